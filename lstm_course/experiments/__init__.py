@@ -1,0 +1,1 @@
+"""Experiments the chapters run and measure: gradient flow, the adding problem, exploding gradients."""

@@ -1,0 +1,1 @@
+"""TensorFlow / Keras 3 implementations. Importing this subpackage imports TensorFlow."""

@@ -1,0 +1,4 @@
+"""PyTorch implementations: scratch cells (explicit weights), fused variants, stacks, models.
+
+Importing this subpackage imports PyTorch.
+"""
