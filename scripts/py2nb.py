@@ -1,5 +1,7 @@
 """Turn a percent-format script (``# %%`` code cells, ``# %% [markdown]`` cells) into a
-notebook stored without outputs.  Usage: ``python scripts/py2nb.py draft.py book/chNN_x/NN_name.ipynb``.
+notebook stored without outputs.  A code-cell marker may carry a figure caption and label,
+``# %% caption="..." name="fig-..."``, stored as myst-nb figure metadata so the built book
+numbers and captions the cell's plot.  Usage: ``python scripts/py2nb.py draft.py book/chNN_x/NN_name.ipynb``.
 
 The notebook is the source of truth afterwards; this only saves typing JSON by hand.
 """
@@ -11,11 +13,12 @@ from pathlib import Path
 
 import nbformat
 
-_MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?.*$")
+_MARKER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<attrs>.*)$")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
 
 
 def convert(text: str) -> nbformat.NotebookNode:
-    cells, kind, lines = [], None, []
+    cells, kind, lines, attrs = [], None, [], {}
 
     def flush() -> None:
         body = "\n".join(lines).strip("\n")
@@ -25,13 +28,20 @@ def convert(text: str) -> nbformat.NotebookNode:
             body = "\n".join(re.sub(r"^# ?", "", line) for line in body.splitlines())
             cells.append(nbformat.v4.new_markdown_cell(body))
         else:
-            cells.append(nbformat.v4.new_code_cell(body))
+            cell = nbformat.v4.new_code_cell(body)
+            if "caption" in attrs:
+                figure = {"caption": attrs["caption"]}
+                if "name" in attrs:
+                    figure["name"] = attrs["name"]
+                cell.metadata["mystnb"] = {"figure": figure}
+            cells.append(cell)
 
     for line in text.splitlines():
         match = _MARKER.match(line)
         if match:
             flush()
             kind, lines = ("markdown" if match.group("md") else "code"), []
+            attrs = dict(_ATTR.findall(match.group("attrs")))
         else:
             lines.append(line)
     flush()

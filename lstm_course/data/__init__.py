@@ -15,8 +15,9 @@ from lstm_course.data.fetch import (
     sha256_of,
 )
 from lstm_course.data.registry import REGISTRY, Dataset
+from lstm_course.data.vocab import Vocab, count_tokens
 
 __all__ = [
     "DATA_ENV_VAR", "REGISTRY", "ChecksumError", "DataError", "DataUnavailableError", "Dataset",
-    "UnknownDatasetError", "cache_dir", "fetch", "get_dataset", "sha256_of",
+    "UnknownDatasetError", "Vocab", "cache_dir", "count_tokens", "fetch", "get_dataset", "sha256_of",
 ]
