@@ -1,0 +1,36 @@
+# Tasks of lstm-course. The two commands of the README are `make book` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+SHARED_DATA := $(abspath ../shared/data)
+export LSTM_COURSE_PROFILE ?= quick
+export LSTM_COURSE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export MPLBACKEND ?= Agg
+VENV := . .venv/bin/activate &&
+
+.PHONY: setup book test unit notebooks strip bench clean
+
+setup:            ## create .venv and install the course's packages
+	scripts/setup.sh
+
+book: setup       ## build the executed course site into _build/html
+	$(VENV) jupyter-book build . -W -n --keep-going
+	@echo "The course site is at $(CURDIR)/_build/html/index.html"
+
+test:             ## every test: unit, notebooks (nbval), book build with -W, browser check
+	scripts/setup.sh --browser
+	$(VENV) python -m pytest tests book --nbval-lax --durations=15
+
+unit: setup       ## the fast unit tests only
+	$(VENV) python -m pytest tests -m "not slow" --deselect tests/test_book.py --deselect tests/test_browser.py
+
+notebooks: setup  ## execute every notebook with nbval
+	$(VENV) python -m pytest book --nbval-lax
+
+strip:            ## remove outputs and execution counts from every notebook
+	$(VENV) python scripts/strip_notebooks.py
+
+bench: setup      ## throughput benchmark of every LSTM implementation (writes benchmarks/results/)
+	$(VENV) python -m benchmarks.run
+
+clean:
+	rm -rf _build .pytest_cache
