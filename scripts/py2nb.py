@@ -1,7 +1,7 @@
 """Turn a percent-format script (``# %%`` code cells, ``# %% [markdown]`` cells) into a
 notebook stored without outputs.  A code-cell marker may carry a figure caption and label,
 ``# %% caption="..." name="fig-..."``, stored as myst-nb figure metadata so the built book
-numbers and captions the cell's plot.  Usage: ``python scripts/py2nb.py draft.py book/chNN_x/NN_name.ipynb``.
+numbers and captions the cell's plot; ``tags="remove-input"`` sets cell tags.  Usage: ``python scripts/py2nb.py draft.py book/chNN_x/NN_name.ipynb``.
 
 The notebook is the source of truth afterwards; this only saves typing JSON by hand.
 """
@@ -34,6 +34,8 @@ def convert(text: str) -> nbformat.NotebookNode:
                 if "name" in attrs:
                     figure["name"] = attrs["name"]
                 cell.metadata["mystnb"] = {"figure": figure}
+            if "tags" in attrs:
+                cell.metadata["tags"] = [t.strip() for t in attrs["tags"].split(",") if t.strip()]
             cells.append(cell)
 
     for line in text.splitlines():

@@ -97,3 +97,28 @@ def test_readme_gives_exactly_two_commands():
     assert lines == ["make book", "make test"], lines
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci and "set -euo pipefail" in ci
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_colab_cell_is_a_no_op_when_the_package_is_installed(path):
+    """Run the setup cell in a fresh interpreter whose subprocess.run refuses to be called."""
+    import subprocess
+    import sys
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    guard = ("import subprocess\n"
+             "def _refuse(*a, **k):\n"
+             "    raise SystemExit('the Colab cell tried to install although lstm_course is importable')\n"
+             "subprocess.run = _refuse\n")
+    result = subprocess.run([sys.executable, "-c", guard + cell], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "git+https://github.com/lstm-course/lstm-course" in cell, "install source: the repository URL"
+
+
+def test_repository_url_is_the_same_everywhere():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    url = config["repository"]["url"]
+    assert _pyproject()["project"]["urls"]["Homepage"] == url
+    for path in NOTEBOOKS:
+        assert f"git+{url}" in path.read_text(encoding="utf-8"), path
