@@ -4,7 +4,6 @@ SHELL := /bin/bash
 SHARED_DATA := $(abspath ../shared/data)
 export LSTM_COURSE_PROFILE ?= quick
 export LSTM_COURSE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
-export MPLBACKEND ?= Agg
 VENV := . .venv/bin/activate &&
 
 .PHONY: setup book test unit notebooks strip bench clean

@@ -10,7 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LSTM_COURSE_PROFILE", "quick")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 _stage_seconds: dict[str, float] = defaultdict(float)
 _stage_counts: dict[str, int] = defaultdict(int)

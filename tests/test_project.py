@@ -71,7 +71,7 @@ def _toc_files() -> list[str]:
             files += [s["file"] for s in chapter.get("sections", []) if "file" in s]
             for section in chapter.get("sections", []):
                 if "glob" in section:
-                    assert list(ROOT.glob(section["glob"] + "*")) or list(ROOT.glob(section["glob"])), \
+                    assert list(ROOT.glob(section["glob"])), \
                         f"glob {section['glob']} matches nothing"
     return files
 

@@ -1,0 +1,213 @@
+"""Drawings of the LSTM (the cell, the unrolled chain) and plots of its gate activations.
+
+Everything is plain matplotlib with Chinese labels (via :func:`lstm_course.plot.setup_chinese_font`),
+so the figures render in a notebook and in the built site without any JavaScript or CDN.
+
+* :func:`draw_lstm_cell` — one cell: the cell state runs along the top like a conveyor belt,
+  the forget gate multiplies it, the input gate adds the candidate memory, the output gate reads
+  ``tanh(C_t)`` out into the hidden state.
+* :func:`draw_unrolled_lstm` — the same cell repeated over time, ``C`` and ``h`` passed along.
+* :func:`plot_gate_activations` — one heat map per gate, ``(steps, units)``, with the characters
+  of a text as the time axis.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib import patches
+from matplotlib import pyplot as plt
+
+from lstm_course.plot import heatmap, setup_chinese_font
+
+__all__ = ["GATE_COLORS", "draw_lstm_cell", "draw_unrolled_lstm", "plot_gate_activations"]
+
+#: One colour per gate letter (d2l letters; ``"c"`` is the candidate memory cell).
+GATE_COLORS = {"f": "#d62728", "i": "#2ca02c", "c": "#9467bd", "o": "#1f77b4"}
+_GATE_LABELS = {"f": "遗忘门 $f_t$", "i": "输入门 $i_t$", "c": "候选记忆元 $\\tilde{C}_t$",
+                "o": "输出门 $o_t$"}
+_BELT = "#e6a100"
+_LINE = "#333333"
+
+
+def _canvas(ax: Any, size: tuple[float, float], xlim: tuple[float, float], ylim: tuple[float, float]) -> Any:
+    setup_chinese_font()
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def _line(ax: Any, points: Sequence[tuple[float, float]], *, color: str = _LINE, lw: float = 1.6,
+          arrow: bool = True, shrink: float = 0.0, zorder: int = 1) -> None:
+    """A polyline through ``points``; the last segment ends in an arrow head (shortened by ``shrink`` points)."""
+    xs, ys = zip(*points)
+    if len(points) > 2:
+        ax.plot(xs[:-1], ys[:-1], color=color, lw=lw, solid_capstyle="round", zorder=zorder)
+    style = "-|>" if arrow else "-"
+    ax.annotate("", xy=points[-1], xytext=points[-2], zorder=zorder,
+                arrowprops=dict(arrowstyle=style, color=color, lw=lw, shrinkA=0, shrinkB=shrink,
+                                mutation_scale=12))
+
+
+def _op(ax: Any, xy: tuple[float, float], symbol: str, *, color: str = _LINE, r: float = 0.24) -> None:
+    """A pointwise operation (×, +, tanh) drawn as a circle or ellipse."""
+    width = 2 * r if symbol in ("×", "+") else 0.95
+    ax.add_patch(patches.Ellipse(xy, width, 2 * r, facecolor="white", edgecolor=color, lw=1.5, zorder=3))
+    ax.text(*xy, symbol, ha="center", va="center", fontsize=11 if symbol in ("×", "+") else 9,
+            color=color, zorder=4)
+
+
+def _box(ax: Any, xy: tuple[float, float], text: str, color: str, *, w: float = 0.9, h: float = 0.6) -> None:
+    x, y = xy
+    ax.add_patch(patches.FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                        facecolor=color, edgecolor=color, alpha=0.9, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", color="white", fontsize=10, zorder=4)
+
+
+def draw_lstm_cell(ax: Any = None, *, title: str = "LSTM 单元：细胞状态是一条传送带") -> Any:
+    """Draw one LSTM cell with its three gates and the candidate memory; returns the Axes.
+
+    The cell state ``C`` runs straight along the top (the conveyor belt): one elementwise
+    multiplication by the forget gate, one addition of ``i_t ⊙ C̃_t``, nothing else.  The gates
+    read ``[h_{t-1}, x_t]`` from the bottom.
+    """
+    ax = _canvas(ax, (9.5, 5.6), (-0.3, 12.6), (-0.55, 7.3))
+    ax.add_patch(patches.FancyBboxPatch((1.4, 0.75), 9.4, 5.35, boxstyle="round,pad=0.1",
+                                        facecolor="#f4f6fa", edgecolor="#9aa5b8", lw=1.2, zorder=0))
+    y_belt, y_bus, y_gate, y_mix = 5.4, 1.45, 2.8, 4.25
+    x = {"f": 3.4, "i": 4.9, "c": 6.2, "o": 7.7}
+    x_out, x_h = 9.3, 10.25
+    # inputs: h_{t-1} from the left, x_t from below, joined into one bus [h_{t-1}, x_t]
+    _line(ax, [(0.1, y_bus), (x["o"], y_bus)], arrow=False)
+    _line(ax, [(2.2, -0.35), (2.2, y_bus)], arrow=False)
+    ax.text(0.1, y_bus + 0.22, "$h_{t-1}$", fontsize=12, ha="left", va="bottom")
+    ax.text(2.35, -0.3, "$x_t$", fontsize=12, ha="left", va="bottom")
+    ax.text(4.15, y_bus - 0.25, "拼接 $[h_{t-1}, x_t]$ 送入每个门", fontsize=8.5, ha="center", va="top", color="#555")
+    for g, xg in x.items():
+        _line(ax, [(xg, y_bus), (xg, y_gate)], shrink=10)
+        _box(ax, (xg, y_gate), "tanh" if g == "c" else "σ", GATE_COLORS[g])
+    # the conveyor belt, drawn last among the lines so it stays on top
+    _line(ax, [(x["f"], y_gate + 0.3), (x["f"], y_belt)], color=GATE_COLORS["f"], shrink=8)
+    _line(ax, [(x["i"], y_gate + 0.3), (x["i"], y_mix), (x["c"], y_mix)], color=GATE_COLORS["i"], shrink=8)
+    _line(ax, [(x["c"], y_gate + 0.3), (x["c"], y_mix)], color=GATE_COLORS["c"], shrink=8)
+    _line(ax, [(x["c"], y_mix), (x["c"], y_belt)], shrink=8)
+    _line(ax, [(x_out, y_belt), (x_out, y_mix)], shrink=9)
+    _line(ax, [(x_out, y_mix), (x_out, y_gate)], shrink=8)
+    _line(ax, [(x["o"], y_gate), (x_out, y_gate)], color=GATE_COLORS["o"], shrink=8)
+    _line(ax, [(x_out, y_gate), (x_h, y_gate), (x_h, y_bus), (12.4, y_bus)])
+    _line(ax, [(x_h, y_gate), (x_h, 7.05)])
+    _line(ax, [(0.1, y_belt), (12.4, y_belt)], color=_BELT, lw=3.2, zorder=2)
+    _op(ax, (x["f"], y_belt), "×")
+    _op(ax, (x["c"], y_belt), "+")
+    _op(ax, (x["c"], y_mix), "×")
+    _op(ax, (x_out, y_mix), "tanh")
+    _op(ax, (x_out, y_gate), "×")
+    ax.text(0.1, y_belt + 0.2, "$C_{t-1}$", fontsize=12, ha="left", va="bottom")
+    ax.text(12.4, y_belt + 0.2, "$C_t$", fontsize=12, ha="right", va="bottom")
+    ax.text(12.4, y_bus + 0.22, "$h_t$", fontsize=12, ha="right", va="bottom")
+    ax.text(x_h + 0.15, 6.85, "$h_t$（输出）", fontsize=10, ha="left", va="top")
+    ax.text(6.0, 6.3, "细胞状态（记忆元）$C$：传送带，只有逐元素的 × 与 +", fontsize=9.5, ha="center",
+            va="bottom", color="#8a5a00")
+    # gate labels
+    ax.text(x["f"] - 0.12, 3.75, _GATE_LABELS["f"], fontsize=9, ha="right", va="center", color=GATE_COLORS["f"])
+    ax.text(x["i"] - 0.12, 3.75, _GATE_LABELS["i"], fontsize=9, ha="right", va="center", color=GATE_COLORS["i"])
+    ax.text(x["c"] + 0.12, 3.6, _GATE_LABELS["c"], fontsize=9, ha="left", va="center", color=GATE_COLORS["c"])
+    ax.text(x["o"] + 0.1, 2.05, _GATE_LABELS["o"], fontsize=9, ha="left", va="center", color=GATE_COLORS["o"])
+    ax.text(6.1, 0.05, "$C_t = f_t \\odot C_{t-1} + i_t \\odot \\tilde{C}_t$，  $h_t = o_t \\odot \\tanh(C_t)$",
+            fontsize=10, ha="center", va="center")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def draw_unrolled_lstm(steps: int = 3, ax: Any = None, *,
+                       title: str = "按时间展开：同一个 LSTM 单元（同一组参数）在每个时间步重复使用") -> Any:
+    """Draw the LSTM unrolled over ``steps`` time steps; returns the Axes.
+
+    Each box is the whole cell of :func:`draw_lstm_cell`; the cell state ``C`` (top, the belt)
+    and the hidden state ``h`` (bottom) go from each step to the next.
+    """
+    if not 1 <= steps <= 6:
+        raise ValueError(f"steps: expected 1 to 6 cells, received {steps}")
+    width = 1.6 + 3.0 * steps
+    ax = _canvas(ax, (min(2.3 + 2.2 * steps, 12), 3.6), (-0.2, width + 0.2), (-0.9, 3.9))
+    y_c, y_h = 2.2, 1.0
+    for k in range(steps):
+        left = 1.2 + 3.0 * k
+        ax.add_patch(patches.FancyBboxPatch((left, 0.55), 1.8, 2.1, boxstyle="round,pad=0.08",
+                                            facecolor="#f4f6fa", edgecolor="#9aa5b8", lw=1.2, zorder=2))
+        ax.text(left + 0.9, 1.6, "LSTM\n单元", ha="center", va="center", fontsize=10, zorder=3)
+        centre = left + 0.9
+        t = f"{k + 1}" if steps <= 3 or k < steps - 1 else "T"
+        _line(ax, [(centre, -0.5), (centre, 0.55)], shrink=2)
+        ax.text(centre, -0.55, f"$x_{{{t}}}$", ha="center", va="top", fontsize=11)
+        _line(ax, [(centre, 2.65), (centre, 3.45)])
+        ax.text(centre, 3.5, f"$h_{{{t}}}$", ha="center", va="bottom", fontsize=11)
+        prev_c = "0" if k == 0 else (f"{k}" if t != "T" or steps <= 3 else "T-1")
+        x0 = left - 1.2
+        _line(ax, [(x0, y_c), (left - 0.08, y_c)], color=_BELT, lw=3.0, shrink=0)
+        _line(ax, [(x0, y_h), (left - 0.08, y_h)], shrink=0)
+        ax.text(x0 + 0.05, y_c + 0.12, f"$C_{{{prev_c}}}$", fontsize=10, va="bottom")
+        ax.text(x0 + 0.05, y_h + 0.12, f"$h_{{{prev_c}}}$", fontsize=10, va="bottom")
+    end = 1.2 + 3.0 * steps - 1.2 + 0.08
+    _line(ax, [(end, y_c), (end + 1.0, y_c)], color=_BELT, lw=3.0)
+    _line(ax, [(end, y_h), (end + 1.0, y_h)])
+    ax.text(end + 1.0, y_c + 0.12, "$C_T$" if steps > 3 else f"$C_{steps}$", fontsize=10, ha="right", va="bottom")
+    ax.text(end + 1.0, y_h + 0.12, "$h_T$" if steps > 3 else f"$h_{steps}$", fontsize=10, ha="right", va="bottom")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_gate_activations(
+    gates: Mapping[str, np.ndarray],
+    text: str | Sequence[str],
+    *,
+    units: Sequence[int] | None = None,
+    order: Sequence[str] = ("f", "i", "o", "c"),
+    title: str = "",
+) -> Any:
+    """One heat map per gate: rows are hidden units, columns are the characters of ``text``.
+
+    Args:
+        gates: gate letter -> activations ``(steps, hidden_size)`` of one sequence (e.g.
+            ``cache.gates`` of :func:`lstm_course.numpy.lstm.lstm_forward` at one batch index).
+        text: the ``steps`` tokens read at each step (a string is split into characters;
+            a space is shown as ``␣``).
+        units: which hidden units to show (default: all).
+        order: which gates, top to bottom.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    tokens = ["␣" if ch == " " else ch for ch in text]
+    missing = [g for g in order if g not in gates]
+    if missing:
+        raise KeyError(f"gates has no entry for {missing}; expected keys among {list(GATE_COLORS)}")
+    steps = len(tokens)
+    for g in order:
+        if np.ndim(gates[g]) != 2 or np.shape(gates[g])[0] != steps:
+            raise ValueError(f"gates[{g!r}]: expected shape ({steps}, hidden_size) to match {steps} tokens, "
+                             f"received {np.shape(gates[g])}")
+    units = list(range(np.shape(gates[order[0]])[1])) if units is None else list(units)
+    setup_chinese_font()
+    fig, axes = plt.subplots(len(order), 1, figsize=(min(2.5 + 0.2 * steps, 15), 0.9 + 0.32 * len(units) * len(order)),
+                             layout="constrained", sharex=True, squeeze=False)
+    for ax, g in zip(axes[:, 0], order):
+        values = np.asarray(gates[g])[:, units].T  # (units, steps)
+        heatmap(values, ylabels=[str(u) for u in units], cmap="RdBu_r" if g == "c" else "viridis", ax=ax)
+        ax.images[0].set_clim(-1.0 if g == "c" else 0.0, 1.0)
+        ax.set_ylabel(_GATE_LABELS[g].replace(" ", "\n"), rotation=0, ha="right", va="center", fontsize=9,
+                      labelpad=14)
+        ax.tick_params(axis="y", labelsize=7)
+    bottom = axes[-1, 0]
+    bottom.set_xticks(range(steps), labels=tokens, fontsize=8)
+    bottom.set_xlabel("读入的字符（时间步）")
+    if title:
+        fig.suptitle(title)
+    return fig

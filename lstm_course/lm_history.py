@@ -1,0 +1,107 @@
+"""What the PyTorch and TensorFlow language-model trainers share: the history and the epoch bar.
+
+Framework-free: :func:`lstm_course.torch.lm_train.train_lm` and
+:func:`lstm_course.tf.lm.train_lm_tf` both return an :class:`LMHistory` and show
+:func:`epoch_bar`.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LMHistory", "epoch_bar"]
+
+
+@dataclass
+class LMHistory:
+    """Per-epoch record of :func:`train_lm` (index ``e`` is epoch ``e + 1``).
+
+    Attributes:
+        train_ppl: training perplexity, averaged over the epoch's tokens (while the weights move).
+        val_ppl: validation perplexity after the epoch (empty without validation data).
+        tokens_per_s: training tokens per second of the epoch (forward, backward, update).
+        seconds: wall-clock seconds of the epoch's training pass.
+        lr: learning rate used during the epoch.
+    """
+
+    train_ppl: list[float] = field(default_factory=list)
+    val_ppl: list[float] = field(default_factory=list)
+    tokens_per_s: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """Number of completed epochs."""
+        return len(self.train_ppl)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """1-based epoch with the lowest validation perplexity (``None`` without validation)."""
+        return int(np.argmin(self.val_ppl)) + 1 if self.val_ppl else None
+
+    @property
+    def best_val_ppl(self) -> float | None:
+        """The lowest validation perplexity (``None`` without validation)."""
+        return float(min(self.val_ppl)) if self.val_ppl else None
+
+    def mean_tokens_per_s(self, skip_first: bool = True) -> float:
+        """Average training speed; the first epoch (warm-up) is skipped when there are others."""
+        speeds = self.tokens_per_s[1:] if skip_first and len(self.tokens_per_s) > 1 else self.tokens_per_s
+        return float(np.mean(speeds)) if speeds else float("nan")
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """A JSON-serialisable dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LMHistory":
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: [float(x) for x in v] for k, v in data.items()})
+
+    def plot(self, *, title: str = "", logy: bool = False, ax: Any = None) -> Any:
+        """Perplexity curves with :func:`lstm_course.plot.plot_history`; returns the Axes."""
+        from lstm_course.plot import plot_history
+
+        from matplotlib.ticker import MaxNLocator
+
+        curves = {"训练困惑度": self.train_ppl}
+        if self.val_ppl:
+            curves["验证困惑度"] = self.val_ppl
+        ax = plot_history(curves, ylabel="困惑度 (perplexity)", title=title, logy=logy, ax=ax)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        return ax
+
+
+class _NoBar:
+    """Stand-in for a disabled tqdm bar: iterates, ignores postfixes."""
+
+    def __init__(self, iterable) -> None:
+        self._iterable = iterable
+
+    def __iter__(self):
+        return iter(self._iterable)
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def epoch_bar(epochs: int, *, desc: str, enabled: bool = True) -> Any:
+    """A tqdm bar over ``range(epochs)``; nothing is imported or printed when ``enabled`` is false.
+
+    Uses the notebook widget when ``ipywidgets`` is installed and the text bar otherwise (so a
+    notebook without ipywidgets shows a plain bar instead of a TqdmWarning).
+    """
+    if not enabled:
+        return _NoBar(range(epochs))
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(range(epochs), desc=desc, unit="epoch")

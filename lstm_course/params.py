@@ -1,0 +1,78 @@
+"""Parameter counts of RNN, LSTM and GRU layers, exactly as PyTorch and Keras count them.
+
+With ``g`` gates (RNN 1, LSTM 4, GRU 3), input size ``x`` and hidden size ``h``, one layer and
+direction has ``g * (x*h + h*h)`` weights plus biases, and the frameworks differ only in biases:
+
+* ``'textbook'`` (d2l, the NumPy and scratch implementations): one bias per gate, ``g*h``;
+* ``'keras'``: one bias per gate too, except ``GRU(reset_after=True)`` (the default), which has
+  separate input and recurrent biases, ``2*g*h``;
+* ``'torch'``: always two biases per gate (``bias_ih`` and ``bias_hh``), ``2*g*h`` — for the RNN
+  and LSTM one of them is redundant (only the sum enters the equations), for the GRU the
+  recurrent bias of the candidate sits inside the reset gate's product and is not redundant.
+
+Layer ``l > 0`` of a stack reads ``num_directions * h`` features (``num_directions * proj_size``
+with a PyTorch LSTM projection); a bidirectional layer is two independent directions.
+"""
+from __future__ import annotations
+
+__all__ = ["GATES_PER_CELL", "FRAMEWORKS", "parameter_count"]
+
+#: Number of gate blocks (weight matrices pairs) per cell type.
+GATES_PER_CELL = {"rnn": 1, "lstm": 4, "gru": 3}
+#: Accepted values of ``framework``.
+FRAMEWORKS = ("torch", "keras", "textbook")
+
+
+def _positive(name: str, value: int, *, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, received {value!r}")
+
+
+def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
+                    bidirectional: bool = False, framework: str = "torch", bias: bool = True,
+                    proj_size: int = 0, reset_after: bool = True) -> int:
+    """Number of trainable parameters of a (stacked, optionally bidirectional) recurrent layer.
+
+    Equals ``sum(p.numel() for p in nn.RNN/nn.LSTM/nn.GRU(...).parameters())`` for
+    ``framework='torch'`` and ``count_params()`` of ``num_layers`` stacked
+    ``keras.layers.SimpleRNN/LSTM/GRU`` (wrapped in ``Bidirectional`` if asked) for ``'keras'``.
+
+    Args:
+        cell: ``'rnn'``, ``'lstm'`` or ``'gru'``.
+        input_size, hidden_size: feature sizes (Keras ``units`` = ``hidden_size``).
+        num_layers: stacked layers.
+        bidirectional: two directions per layer.
+        framework: ``'torch'``, ``'keras'`` or ``'textbook'`` (one bias per gate).
+        bias: ``False`` for layers without biases (``bias=False`` / ``use_bias=False``).
+        proj_size: PyTorch LSTM projection size (``framework='torch'``, ``cell='lstm'`` only).
+        reset_after: Keras GRU variant (``True`` is Keras' default, matching PyTorch's GRU).
+    """
+    if cell not in GATES_PER_CELL:
+        raise ValueError(f"cell: expected one of {sorted(GATES_PER_CELL)}, received {cell!r}")
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"framework: expected one of {FRAMEWORKS}, received {framework!r}")
+    _positive("input_size", input_size)
+    _positive("hidden_size", hidden_size)
+    _positive("num_layers", num_layers)
+    _positive("proj_size", proj_size, allow_zero=True)
+    if proj_size and not (framework == "torch" and cell == "lstm"):
+        raise ValueError("proj_size is only defined for the PyTorch LSTM (framework='torch', cell='lstm')")
+    if proj_size >= hidden_size:
+        raise ValueError(f"proj_size must be smaller than hidden_size={hidden_size}, received {proj_size}")
+
+    g, h = GATES_PER_CELL[cell], hidden_size
+    if not bias:
+        biases = 0
+    elif framework == "torch" or (framework == "keras" and cell == "gru" and reset_after):
+        biases = 2 * g * h
+    else:
+        biases = g * h
+    out = proj_size or h                      # what the recurrence and the next layer see
+    directions = 2 if bidirectional else 1
+    total, x = 0, input_size
+    for _ in range(num_layers):
+        per_direction = g * h * x + g * h * out + biases + (proj_size * h if proj_size else 0)
+        total += directions * per_direction
+        x = directions * out
+    return total

@@ -1,0 +1,185 @@
+"""Training and evaluating a language model: perplexity, tokens/s, both minibatch schemes.
+
+:func:`train_lm` follows d2l's ``train_ch8`` (mean cross-entropy per token, global-norm gradient
+clipping, perplexity = ``exp(mean loss)``) with what that loop lacks: a validation pass per
+epoch, Adam as an alternative to SGD, a tqdm bar, and a returned :class:`LMHistory`.
+
+State handling depends on the minibatch scheme (see :mod:`lstm_course.data.timemachine`):
+
+* sequential partitioning — batch ``k+1`` continues batch ``k``, so the final state is carried
+  to the next batch and *detached* (truncated BPTT over ``num_steps`` steps);
+* random sampling — batches are unrelated, so every batch starts from the zero state.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lstm_course.lm_history import LMHistory, epoch_bar
+from lstm_course.runtime import get_device, set_seed
+from lstm_course.torch.lm import RNNLM, detach_state
+
+__all__ = ["lm_loss", "evaluate_perplexity", "make_optimizer", "train_lm"]
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy per token.
+
+    Args:
+        logits: ``(steps, batch, vocab)``, as returned by :class:`~lstm_course.torch.lm.RNNLM`.
+        Y: targets ``(batch, steps)`` (d2l's batch layout).
+    """
+    steps, batch, vocab = logits.shape
+    if tuple(Y.shape) != (batch, steps):
+        raise ValueError(f"Y: expected shape {(batch, steps)} (batch, steps) to match logits "
+                         f"{tuple(logits.shape)}, received {tuple(Y.shape)}")
+    return F.cross_entropy(logits.reshape(-1, vocab), Y.T.reshape(-1).long())
+
+
+def _as_tensor(array: Any, device: torch.device) -> torch.Tensor:
+    if isinstance(array, torch.Tensor):
+        return array.to(device)
+    return torch.as_tensor(np.asarray(array), dtype=torch.long, device=device)
+
+
+def _uses_random_iter(data_iter: Any, use_random_iter: bool | None) -> bool:
+    if use_random_iter is not None:
+        return bool(use_random_iter)
+    return bool(getattr(data_iter, "use_random_iter", False))
+
+
+@torch.no_grad()
+def evaluate_perplexity(model: RNNLM, data_iter: Iterable, *, device: Any = None,
+                        use_random_iter: bool | None = None) -> float:
+    """Perplexity ``exp(mean cross-entropy)`` of ``model`` on every token of ``data_iter``.
+
+    The state is carried across batches for sequential partitioning (reset for random sampling);
+    the model is put in ``eval()`` mode and returned to its previous mode afterwards.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    random_iter = _uses_random_iter(data_iter, use_random_iter)
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    try:
+        for X, Y in data_iter:
+            X, Y = _as_tensor(X, device), _as_tensor(Y, device)
+            logits, state = model(X, None if random_iter else state)
+            total += float(lm_loss(logits, Y)) * Y.numel()
+            count += Y.numel()
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("data_iter produced no batches")
+    return math.exp(total / count)
+
+
+def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """``torch.optim.SGD`` (d2l's choice, ``lr=1``) or ``torch.optim.Adam`` over ``model``'s parameters."""
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, received {name!r}")
+
+
+def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
+             optimizer: str | torch.optim.Optimizer = "sgd", clip: float | None = 1.0,
+             val_iter: Iterable | None = None, use_random_iter: bool | None = None,
+             device: Any = None, seed: int | None = None, weight_decay: float = 0.0,
+             plateau_decay: float | None = None, restore_best: bool = False, progress: bool = True,
+             desc: str = "训练") -> LMHistory:
+    """Train a language model; return its per-epoch :class:`LMHistory`.
+
+    Args:
+        model: an :class:`~lstm_course.torch.lm.RNNLM` (or any module with its call interface).
+        train_iter: re-iterable ``(X, Y)`` batches of shape ``(batch, steps)``, e.g. a
+            :class:`~lstm_course.data.timemachine.SeqDataLoader`.
+        epochs: passes over ``train_iter``.
+        lr: learning rate.
+        optimizer: ``'sgd'``, ``'adam'`` or a ready ``torch.optim.Optimizer``.
+        clip: maximum global gradient norm (``clip_grad_norm_``); ``None`` disables clipping.
+        val_iter: validation batches; their perplexity is measured after every epoch.
+        use_random_iter: how to treat the state; ``None`` reads ``train_iter.use_random_iter``.
+        device: ``'auto'``/``None`` for :func:`~lstm_course.runtime.get_device`, or explicit.
+        seed: if given, :func:`~lstm_course.runtime.set_seed` before the first batch.
+        weight_decay: L2 penalty passed to the optimizer (when it is built from a name).
+        plateau_decay: with ``val_iter``, multiply the learning rate by this factor after every
+            epoch whose validation perplexity is not a new best (``ReduceLROnPlateau``, patience 0).
+        restore_best: with ``val_iter``, load the weights of the epoch with the lowest validation
+            perplexity at the end.
+        progress: show a tqdm bar over epochs with the latest perplexities and speed.
+        desc: label of the bar.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, received {epochs!r}")
+    if clip is not None and clip <= 0:
+        raise ValueError(f"clip must be positive or None, received {clip!r}")
+    if (restore_best or plateau_decay is not None) and val_iter is None:
+        raise ValueError("restore_best and plateau_decay need val_iter")
+    if plateau_decay is not None and not 0.0 < plateau_decay < 1.0:
+        raise ValueError(f"plateau_decay must be in (0, 1), received {plateau_decay!r}")
+    device = device if isinstance(device, torch.device) else get_device(device)
+    if seed is not None:
+        set_seed(seed)
+    model.to(device)
+    opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else \
+        make_optimizer(model, optimizer, lr, weight_decay)
+    scheduler = None
+    if plateau_decay is not None:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=plateau_decay, patience=0)
+    random_iter = _uses_random_iter(train_iter, use_random_iter)
+    history = LMHistory()
+    best_state, best_ppl = None, math.inf
+
+    bar = epoch_bar(epochs, desc=desc, enabled=progress)
+    for _ in bar:
+        model.train()
+        total, count, state = 0.0, 0, None
+        start = time.perf_counter()
+        for X, Y in train_iter:
+            X, Y = _as_tensor(X, device), _as_tensor(Y, device)
+            state = None if random_iter else detach_state(state)
+            logits, state = model(X, state)
+            loss = lm_loss(logits, Y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            total += loss.item() * Y.numel()
+            count += Y.numel()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds = time.perf_counter() - start
+        if count == 0:
+            raise ValueError("train_iter produced no batches")
+        history.train_ppl.append(math.exp(total / count))
+        history.tokens_per_s.append(count / seconds)
+        history.seconds.append(seconds)
+        history.lr.append(float(opt.param_groups[0]["lr"]))
+        postfix = {"训练ppl": f"{history.train_ppl[-1]:.2f}"}
+        if val_iter is not None:
+            history.val_ppl.append(evaluate_perplexity(model, val_iter, device=device))
+            postfix["验证ppl"] = f"{history.val_ppl[-1]:.2f}"
+            if restore_best and history.val_ppl[-1] < best_ppl:
+                best_ppl = history.val_ppl[-1]
+                best_state = copy.deepcopy(model.state_dict())
+            if scheduler is not None:
+                scheduler.step(history.val_ppl[-1])
+        postfix["tok/s"] = f"{history.tokens_per_s[-1]:.0f}"
+        bar.set_postfix(postfix)
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history

@@ -1,0 +1,176 @@
+"""Generic multi-layer / bidirectional recurrent network built from any scratch cell.
+
+The cell protocol (what :class:`StackedRNN` needs from a cell) is small:
+
+* a cell is an :class:`torch.nn.Module` subclassing :class:`RecurrentCell`, for **one layer and
+  one direction**, with attributes ``input_size``, ``hidden_size`` and ``num_states`` (how many
+  tensors the state has: 1 for RNN/GRU ``h``, 2 for LSTM ``(h, c)``; ``state[0]`` is always
+  the hidden state ``h`` that becomes the output);
+* ``cell.step(x, state) -> state`` advances one time step: ``x`` is ``(batch, input_size)``,
+  ``state`` a tuple of ``num_states`` tensors ``(batch, hidden_size)``;
+* ``cell(X, state) -> (Y, state)`` runs a whole sequence, ``X`` of shape
+  ``(steps, batch, input_size)``, ``Y`` of shape ``(steps, batch, hidden_size)``.  The default
+  implementation loops over :meth:`RecurrentCell.step`; fast cells override it (e.g. to
+  compute the input projection of all steps at once).
+
+:class:`StackedRNN` then provides ``torch.nn.LSTM``/``nn.GRU``/``nn.RNN`` semantics on top:
+``batch_first``, ``num_layers``, ``bidirectional`` (the reverse direction reads the sequence
+back to front), inter-layer ``dropout``, unbatched 2-D input, and states of shape
+``(num_layers * num_directions, batch, hidden_size)`` ordered layer-major, forward before
+backward (index ``layer * num_directions + direction``), exactly like ``nn.LSTM``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["RecurrentCell", "StackedRNN", "State", "StackState"]
+
+State = tuple[torch.Tensor, ...]
+#: What :class:`StackedRNN` accepts/returns as state: one tensor (RNN, GRU) or a tuple (LSTM).
+StackState = Union[torch.Tensor, tuple[torch.Tensor, ...]]
+
+
+class RecurrentCell(nn.Module):
+    """Base class of one-layer, one-direction scratch cells (see the module docstring).
+
+    Subclasses set ``input_size``, ``hidden_size``, ``num_states`` and implement :meth:`step`;
+    they may override :meth:`forward` with a faster whole-sequence version.
+    """
+
+    input_size: int
+    hidden_size: int
+    num_states: int = 1
+
+    def step(self, x: torch.Tensor, state: State) -> State:
+        """One time step: ``x`` ``(batch, input_size)`` → new state, ``num_states`` × ``(batch, hidden)``."""
+        raise NotImplementedError
+
+    def init_state(self, batch_size: int, *, device=None, dtype=None) -> State:
+        """Zero state: ``num_states`` tensors of shape ``(batch_size, hidden_size)``."""
+        return tuple(torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
+                     for _ in range(self.num_states))
+
+    def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """Run ``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), final state)``."""
+        if state is None:
+            state = self.init_state(X.shape[1], device=X.device, dtype=X.dtype)
+        outputs = []
+        for x in X:
+            state = self.step(x, state)
+            outputs.append(state[0])
+        return torch.stack(outputs), state
+
+
+class StackedRNN(nn.Module):
+    """``num_layers`` × ``num_directions`` cells with the call semantics of ``torch.nn.LSTM``.
+
+    Args:
+        cell_factory: ``cell_factory(input_size, hidden_size) -> RecurrentCell``; called once per
+            layer and direction, layer-major, forward before backward.
+        input_size, hidden_size: feature sizes of the input and of each direction's state.
+        num_layers: stacked layers; layer ``l > 0`` reads ``num_directions * hidden_size`` features.
+        bidirectional: add a backward-in-time cell to every layer (outputs are concatenated).
+        dropout: dropout probability on the outputs of every layer but the last (training only).
+        batch_first: input and output are ``(batch, steps, features)`` instead of time-major;
+            states are always ``(num_layers * num_directions, batch, hidden_size)``.
+
+    ``forward(X, state=None) -> (output, state_n)``: ``output`` is
+    ``(steps, batch, num_directions * hidden_size)`` (or batch-first); ``state_n`` is one tensor
+    for single-state cells and a tuple (``(h_n, c_n)``) otherwise, like ``nn.GRU``/``nn.LSTM``.
+    """
+
+    def __init__(self, cell_factory: Callable[[int, int], RecurrentCell], input_size: int,
+                 hidden_size: int, num_layers: int = 1, *, bidirectional: bool = False,
+                 dropout: float = 0.0, batch_first: bool = False) -> None:
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, received {value!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), received {dropout!r}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.dropout = float(dropout)
+        self.batch_first = bool(batch_first)
+        cells = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for _ in range(self.num_directions):
+                cells.append(cell_factory(layer_input, hidden_size))
+        self.cells = nn.ModuleList(cells)
+        self.num_states = cells[0].num_states
+
+    def cell(self, layer: int = 0, direction: int = 0) -> RecurrentCell:
+        """The cell of ``layer`` and ``direction`` (0 forward, 1 backward)."""
+        if not (0 <= layer < self.num_layers and 0 <= direction < self.num_directions):
+            raise IndexError(f"no cell for layer={layer}, direction={direction} in a "
+                             f"{self.num_layers}-layer, {self.num_directions}-direction stack")
+        return self.cells[layer * self.num_directions + direction]
+
+    def extra_repr(self) -> str:
+        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
+                f"batch_first={self.batch_first}")
+
+    def _check_state(self, state: StackState, batch: int, unbatched: bool) -> list[torch.Tensor]:
+        tensors = [state] if isinstance(state, torch.Tensor) else list(state)
+        if len(tensors) != self.num_states:
+            raise ValueError(f"state: expected {self.num_states} tensor(s), received {len(tensors)}")
+        rows = self.num_layers * self.num_directions
+        expected = (rows, self.hidden_size) if unbatched else (rows, batch, self.hidden_size)
+        for k, tensor in enumerate(tensors):
+            if tuple(tensor.shape) != expected:
+                raise ValueError(f"state[{k}]: expected shape {expected} (num_layers * num_directions"
+                                 f"{'' if unbatched else ', batch'}, hidden_size), "
+                                 f"received {tuple(tensor.shape)}")
+        return [t.unsqueeze(1) for t in tensors] if unbatched else tensors
+
+    def forward(self, X: torch.Tensor, state: StackState | None = None
+                ) -> tuple[torch.Tensor, StackState]:
+        """``X`` ``(steps, batch, input_size)`` (or batch-first, or unbatched ``(steps, input_size)``)."""
+        if X.dim() not in (2, 3):
+            raise ValueError(f"X: expected a 3-D (steps, batch, input_size) or 2-D (steps, input_size) "
+                             f"tensor, received shape {tuple(X.shape)}")
+        if X.shape[-1] != self.input_size:
+            raise ValueError(f"X: expected input_size {self.input_size} in the last dimension, "
+                             f"received shape {tuple(X.shape)}")
+        unbatched = X.dim() == 2
+        if unbatched:
+            X = X.unsqueeze(1)
+        elif self.batch_first:
+            X = X.transpose(0, 1)
+        batch = X.shape[1]
+        states = None if state is None else self._check_state(state, batch, unbatched)
+
+        finals: list[State] = []
+        layer_input = X
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                cell_state = None if states is None else tuple(s[index] for s in states)
+                inputs = layer_input if direction == 0 else layer_input.flip(0)
+                Y, final = self.cells[index](inputs, cell_state)
+                outputs.append(Y if direction == 0 else Y.flip(0))
+                finals.append(final)
+            layer_input = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, p=self.dropout, training=True)
+
+        output = layer_input
+        stacked = [torch.stack([f[k] for f in finals]) for k in range(self.num_states)]
+        if unbatched:
+            output = output.squeeze(1)
+            stacked = [s.squeeze(1) for s in stacked]
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, (stacked[0] if self.num_states == 1 else tuple(stacked))
+
