@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMAND_MODULES = ("data", "lm")
+COMMAND_MODULES = ("data", "lm", "sentiment")
 
 
 class UsageError(Exception):
