@@ -1,6 +1,9 @@
 """Shared machinery of the exercise self-checks: compare, explain in Chinese, stop early."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 
@@ -29,6 +32,16 @@ def assert_close(name: str, expected, actual, *, atol: float = 1e-6, rtol: float
             f"{name}：在位置 {idx} 处不一致，应为 {expected[idx]:.6g}，你的结果是 {actual[idx]:.6g}"
             f"（共 {int(bad.sum())} / {bad.size} 个元素不一致）。"
         )
+
+
+def call_learner(name: str, fn: Callable, *args: Any) -> Any:
+    """Call the learner's ``fn(*args)``; an exception becomes a :class:`CheckFailed` naming ``name``."""
+    try:
+        return fn(*args)
+    except CheckFailed:
+        raise
+    except Exception as exc:  # the learner's code failed: say where, in Chinese
+        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def passed(message: str) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 from lstm_course.data.timemachine import seq_data_iter_random, seq_data_iter_sequential
 from lstm_course.data.vocab import Vocab
 
@@ -32,19 +32,11 @@ class _FixedOffset(random.Random):
         return self.offset
 
 
-def _call(name: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
-
 
 def _check_counts(name: str, fn: Callable, count_batches: Callable[[int, int, int, int], int]) -> None:
     for N, B, T, o in _BATCH_CASES:
         expected = count_batches(N, B, T, o)
-        actual = _call(name, fn, N, B, T, o)
+        actual = call_learner(name, fn, N, B, T, o)
         if actual != expected:
             raise CheckFailed(f"{name}：N={N}, B={B}, T={T}, 偏移 o={o} 时迭代器产生 {expected} 个小批量，"
                               f"你的公式给出 {actual}。")
@@ -80,7 +72,7 @@ def unk_fraction(fn: Callable[[Sequence[str], int], float]) -> None:
         tokens = list(rng.choice(words, size=size, p=weights / weights.sum()))
         vocab = Vocab(tokens, min_freq=min_freq)
         expected = sum(index == vocab.unk for index in vocab[tokens]) / len(tokens)
-        actual = _call("unk_fraction", fn, list(tokens), min_freq)
+        actual = call_learner("unk_fraction", fn, list(tokens), min_freq)
         assert_close(f"<unk> 的比例（{size} 个词元，min_freq={min_freq}）", expected, actual, atol=1e-9)
     passed("<unk> 比例与 Vocab 一致（4 组词元序列与 min_freq）。")
 
@@ -102,7 +94,7 @@ def temperature_perplexity(fn: Callable[[np.ndarray, np.ndarray, float], float])
         logits = rng.normal(scale=scale, size=(n, vocab_size))
         targets = rng.integers(0, vocab_size, size=n)
         expected = _reference_perplexity(logits, targets, tau)
-        actual = _call("temperature_perplexity", fn, logits.copy(), targets.copy(), tau)
+        actual = call_learner("temperature_perplexity", fn, logits.copy(), targets.copy(), tau)
         assert_close(f"困惑度（n={n}，词表 {vocab_size}，τ={tau}，logits 尺度 {scale}）", expected, actual,
                      rtol=1e-6, atol=1e-9)
     passed("带温度的困惑度与参考实现一致（含 logits 很大、需要数值稳定的情形）。")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 from lstm_course.numpy import lstm as ref
 
 __all__ = ["lstm_step", "lstm_step_backward", "lstm_forward"]
@@ -28,14 +28,6 @@ _FORMULA = {
     "c": "C̃_t = tanh(X_t @ W_xc + H_{t-1} @ W_hc + b_c)",
 }
 
-
-def _call(name: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def _close(a, b) -> bool:
@@ -124,7 +116,7 @@ def lstm_step(fn: Callable) -> None:
         _, params, X_t, state = _case(seed, d, h, b)
         H_ref, C_ref, gates_ref = ref.lstm_step(X_t, state, params, return_gates=True)
         where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-        result = _call("lstm_step", fn, X_t.copy(), (state[0].copy(), state[1].copy()), _copies(params))
+        result = call_learner("lstm_step", fn, X_t.copy(), (state[0].copy(), state[1].copy()), _copies(params))
         if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
             raise CheckFailed("lstm_step 应返回 (H_t, C_t) 或 (H_t, C_t, gates)，"
                               f"你的函数返回了 {type(result).__name__}"
@@ -181,7 +173,7 @@ def lstm_step_backward(fn: Callable) -> None:
         H_t, C_t, gates = ref.lstm_step(X_t, state, params, return_gates=True)
         dH_t, dC_t = rng.normal(size=(b, h)), rng.normal(size=(b, h))
         expected = ref.lstm_step_backward(dH_t, dC_t, X_t, state, gates, C_t, params)
-        actual = _call("lstm_step_backward", fn, dH_t.copy(), dC_t.copy(), X_t.copy(),
+        actual = call_learner("lstm_step_backward", fn, dH_t.copy(), dC_t.copy(), X_t.copy(),
                        (state[0].copy(), state[1].copy()), {g: v.copy() for g, v in gates.items()},
                        C_t.copy(), _copies(params))
         if not isinstance(actual, Mapping):
@@ -233,7 +225,7 @@ def lstm_forward(fn: Callable) -> None:
         rng, params, _, state = _case(200 + seed, d, h, b)
         X = rng.normal(size=(4, b, d))
         H_ref, (H_T, C_T), _ = ref.lstm_forward(X, state, params)
-        result = _call("lstm_forward", fn, X.copy(), (state[0].copy(), state[1].copy()), _copies(params))
+        result = call_learner("lstm_forward", fn, X.copy(), (state[0].copy(), state[1].copy()), _copies(params))
         if not isinstance(result, (tuple, list)) or len(result) < 2 or len(result[1]) != 2:
             raise CheckFailed("lstm_forward 应返回 (H_all, (H_T, C_T))。")
         H_all, (H_last, C_last) = result[0], result[1]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 from lstm_course.numpy import rnn as ref
 
 __all__ = ["rnn_step", "rnn_step_backward", "rnn_parameter_count", "scale_spectral_radius",
@@ -18,14 +18,6 @@ __all__ = ["rnn_step", "rnn_step_backward", "rnn_parameter_count", "scale_spectr
 # (input_size, hidden_size, output_size, batch): non-square on purpose, so transposes show up.
 _SIZES = ((3, 4, 2, 2), (5, 2, 3, 1), (1, 6, 1, 3))
 
-
-def _call(name: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def rnn_step(fn: Callable) -> None:
@@ -36,7 +28,7 @@ def rnn_step(fn: Callable) -> None:
         X_t, H_prev = rng.normal(size=(b, d)), rng.uniform(-1, 1, size=(b, h))
         expected = ref.rnn_step(X_t, H_prev, params)
         assert_close(f"H_t（输入维 {d}，隐藏维 {h}，批量 {b}）", expected,
-                     _call("rnn_step", fn, X_t.copy(), H_prev.copy(), dict(params)))
+                     call_learner("rnn_step", fn, X_t.copy(), H_prev.copy(), dict(params)))
     passed("rnn_step 与参考实现一致（3 组不同形状）。")
 
 
@@ -49,7 +41,7 @@ def rnn_step_backward(fn: Callable) -> None:
         H_t = ref.rnn_step(X_t, H_prev, params)
         dH_t = rng.normal(size=(b, h))
         expected = ref.rnn_step_backward(dH_t, X_t, H_prev, H_t, params)
-        actual = _call("rnn_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(), H_t.copy(),
+        actual = call_learner("rnn_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(), H_t.copy(),
                        dict(params))
         if not isinstance(actual, dict):
             raise CheckFailed(f"rnn_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
@@ -64,7 +56,7 @@ def rnn_parameter_count(fn: Callable) -> None:
     """Check ``fn(input_size, hidden_size, output_size) -> int`` (RNN layer plus output layer)."""
     for d, h, o in ((3, 4, 2), (28, 256, 28), (1, 1, 1), (100, 32, 5)):
         expected = sum(a.size for a in ref.init_rnn_params(d, h, o, seed=0).values())
-        actual = _call("rnn_parameter_count", fn, d, h, o)
+        actual = call_learner("rnn_parameter_count", fn, d, h, o)
         if actual != expected:
             raise CheckFailed(f"d={d}, h={h}, o={o} 时参数量应为 {expected}，你的结果是 {actual}。"
                               "别忘了偏置 b_h 和 b_q。")
@@ -77,7 +69,7 @@ def scale_spectral_radius(fn: Callable) -> None:
     for n, radius in ((4, 0.5), (16, 1.0), (32, 1.5)):
         W = rng.normal(size=(n, n))
         original = W.copy()
-        actual = np.asarray(_call("scale_spectral_radius", fn, W, radius), dtype=np.float64)
+        actual = np.asarray(call_learner("scale_spectral_radius", fn, W, radius), dtype=np.float64)
         if not np.array_equal(W, original):
             raise CheckFailed("你的函数修改了输入矩阵 W；请返回一个新数组。")
         assert_close(f"缩放后的 W（n={n}，目标谱半径 {radius}）", ref.scale_spectral_radius(W, radius), actual)
@@ -91,7 +83,7 @@ def adding_batch(fn: Callable) -> None:
     ``y``: ``(batch,)``, the sum of the two marked values; the baseline MSE is close to 1/6.
     """
     steps, batch = 20, 4000
-    X, y = _call("adding_batch", fn, steps, batch, np.random.default_rng(0))
+    X, y = call_learner("adding_batch", fn, steps, batch, np.random.default_rng(0))
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if X.shape != (steps, batch, 2):
         raise CheckFailed(f"X 的形状应为 {(steps, batch, 2)}（时间步, 批量, 2），你的结果是 {X.shape}。")
@@ -128,7 +120,7 @@ def clip_grad_norm(fn: Callable) -> None:
         for t, g in zip(tensors, grads):
             t.grad = torch.from_numpy(g.copy())
         norm = float(torch.nn.utils.clip_grad_norm_(tensors, max_norm))
-        result = _call("clip_grad_norm", fn, [g.copy() for g in grads], max_norm)
+        result = call_learner("clip_grad_norm", fn, [g.copy() for g in grads], max_norm)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise CheckFailed("应返回二元组 (裁剪后的梯度列表, 裁剪前的全局范数)。")
         clipped, total = result

@@ -9,18 +9,10 @@ from statistics import NormalDist
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 
 __all__ = ["mcnemar", "best_threshold"]
 
-
-def _call(name: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def _reference_mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float]:
@@ -44,7 +36,7 @@ def mcnemar(fn: Callable[[np.ndarray, np.ndarray], tuple[float, float]]) -> None
     cases += [(same, same.copy()), (np.ones(50, bool), np.r_[np.zeros(5, bool), np.ones(45, bool)])]
     for k, (a, b) in enumerate(cases):
         expected = _reference_mcnemar(a, b)
-        actual = _call("mcnemar", fn, a.copy(), b.copy())
+        actual = call_learner("mcnemar", fn, a.copy(), b.copy())
         if not isinstance(actual, (Sequence, np.ndarray)) or len(actual) != 2:
             raise CheckFailed(f"mcnemar 应返回 (统计量, p 值) 两个数，你的结果是 {actual!r}。")
         assert_close(f"第 {k + 1} 组的 (统计量, p 值)", expected, actual, rtol=1e-6, atol=1e-9)
@@ -64,6 +56,6 @@ def best_threshold(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) ->
         probabilities = np.clip(0.5 + bias + 0.35 * (2 * labels - 1) + rng.normal(scale=0.25, size=n), 0, 1)
         accuracy = [((probabilities >= t) == labels).mean() for t in thresholds]
         expected = thresholds[int(np.argmax(accuracy))]
-        actual = _call("best_threshold", fn, probabilities.copy(), labels.copy(), thresholds.copy())
+        actual = call_learner("best_threshold", fn, probabilities.copy(), labels.copy(), thresholds.copy())
         assert_close(f"最佳阈值（{n} 个样本）", expected, actual, atol=1e-12)
     passed("在验证数据上选出的阈值与参考实现一致（3 组数据，平局取第一个阈值）。")
