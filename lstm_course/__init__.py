@@ -11,7 +11,8 @@ Conventions shared by every implementation (documented once, here):
   ``X_t @ W_xg + H_{t-1} @ W_hg + b_g`` with ``W_xg`` of shape ``(input_size, hidden_size)``,
   ``W_hg`` of shape ``(hidden_size, hidden_size)`` and ``b_g`` of shape ``(hidden_size,)``.
   RNN: ``W_xh, W_hh, b_h``. LSTM: ``W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o,
-  W_xc, W_hc, b_c``. GRU: see :mod:`lstm_course.numpy.gru`.
+  W_xc, W_hc, b_c``. GRU: ``W_xr, W_hr, b_r, W_xz, W_hz, b_z, W_xh, W_hh, b_h`` (+ ``b_hh``, the
+  recurrent candidate bias of the framework variant); see :mod:`lstm_course.numpy.gru`.
   :mod:`lstm_course.convert` maps these dicts to and from ``torch.nn`` and Keras layouts.
 """
 from __future__ import annotations

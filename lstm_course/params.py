@@ -3,7 +3,9 @@
 With ``g`` gates (RNN 1, LSTM 4, GRU 3), input size ``x`` and hidden size ``h``, one layer and
 direction has ``g * (x*h + h*h)`` weights plus biases, and the frameworks differ only in biases:
 
-* ``'textbook'`` (d2l, the NumPy and scratch implementations): one bias per gate, ``g*h``;
+* ``'textbook'`` (d2l, the NumPy and scratch implementations): one bias per gate, ``g*h`` — except
+  the GRU in its framework form (``reset_after=True``: reset gate after the recurrent product, see
+  :mod:`lstm_course.numpy.gru`), whose candidate has a second, recurrent bias ``b_hh``: ``(g+1)*h``;
 * ``'keras'``: one bias per gate too, except ``GRU(reset_after=True)`` (the default), which has
   separate input and recurrent biases, ``2*g*h``;
 * ``'torch'``: always two biases per gate (``bias_ih`` and ``bias_hh``), ``2*g*h`` — for the RNN
@@ -31,7 +33,7 @@ def _positive(name: str, value: int, *, allow_zero: bool = False) -> None:
 
 def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
                     bidirectional: bool = False, framework: str = "torch", bias: bool = True,
-                    proj_size: int = 0, reset_after: bool = True) -> int:
+                    proj_size: int = 0, reset_after: bool | None = None) -> int:
     """Number of trainable parameters of a (stacked, optionally bidirectional) recurrent layer.
 
     Equals ``sum(p.numel() for p in nn.RNN/nn.LSTM/nn.GRU(...).parameters())`` for
@@ -46,7 +48,10 @@ def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers:
         framework: ``'torch'``, ``'keras'`` or ``'textbook'`` (one bias per gate).
         bias: ``False`` for layers without biases (``bias=False`` / ``use_bias=False``).
         proj_size: PyTorch LSTM projection size (``framework='torch'``, ``cell='lstm'`` only).
-        reset_after: Keras GRU variant (``True`` is Keras' default, matching PyTorch's GRU).
+        reset_after: GRU only: where the reset gate acts.  ``None`` means each framework's own form:
+            ``True`` for Keras (its default, matching PyTorch), ``False`` for ``'textbook'`` (Cho et
+            al., d2l).  ``'textbook'`` with ``True`` counts the course's framework-variant scratch GRU;
+            PyTorch has only ``True``.
     """
     if cell not in GATES_PER_CELL:
         raise ValueError(f"cell: expected one of {sorted(GATES_PER_CELL)}, received {cell!r}")
@@ -61,11 +66,21 @@ def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers:
     if proj_size >= hidden_size:
         raise ValueError(f"proj_size must be smaller than hidden_size={hidden_size}, received {proj_size}")
 
+    if reset_after is not None and cell != "gru":
+        raise ValueError(f"reset_after is a GRU setting; received reset_after={reset_after!r} for cell={cell!r}")
+    if reset_after is False and framework == "torch":
+        raise ValueError("torch.nn.GRU always applies the reset gate after the recurrent product; "
+                         "reset_after=False exists only for framework='keras' or 'textbook'")
+    if reset_after is None:
+        reset_after = framework != "textbook"
+
     g, h = GATES_PER_CELL[cell], hidden_size
     if not bias:
         biases = 0
     elif framework == "torch" or (framework == "keras" and cell == "gru" and reset_after):
         biases = 2 * g * h
+    elif framework == "textbook" and cell == "gru" and reset_after:
+        biases = (g + 1) * h                  # b_r, b_z, b_h and the recurrent candidate bias b_hh
     else:
         biases = g * h
     out = proj_size or h                      # what the recurrence and the next layer see

@@ -48,7 +48,7 @@ def test_generate_prints_the_prefix_and_continuation(run_dir, capsys):
     (["train", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1)"),
     (["train", "--plateau-decay", "0.5", *TINY], "--plateau-decay needs validation text"),
     (["train", "--device", "cuda:7", *TINY], "--device cuda:7"),
-    (["train", "--cell", "gru", "--impl", "scratch", *TINY], "no 'scratch' implementation of 'gru'"),
+    (["train", "--cell", "rnn", "--impl", "fused", *TINY], "no 'fused' implementation of 'rnn'"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(run_dir, capsys, argv, message):
     if torch.cuda.is_available() and "cuda:7" in argv:

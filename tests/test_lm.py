@@ -54,8 +54,8 @@ def test_forward_shapes_for_every_cell_and_input(cell, impl, embedding_dim):
 
 
 def test_build_rnn_and_config_errors():
-    with pytest.raises(ValueError, match="no 'scratch' implementation of 'gru'"):
-        build_rnn("gru", "scratch", 4, 4)
+    with pytest.raises(ValueError, match="no 'fused' implementation of 'rnn'"):
+        build_rnn("rnn", "fused", 4, 4)
     with pytest.raises(ValueError, match="cell must be one of"):
         build_rnn("transformer", "framework", 4, 4)
     with pytest.raises(ValueError, match="impl must be one of"):

@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "--max-tokens characters, no validation")
     train.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm", help="recurrent cell (default lstm)")
     train.add_argument("--impl", choices=("framework", "scratch", "fused"), default="framework",
-                       help="framework: torch.nn layers; scratch: per-gate LSTM; fused: fused scratch LSTM "
-                            "(default framework)")
+                       help="framework: torch.nn layers; scratch: per-gate scratch cell (LSTM, GRU, RNN); "
+                            "fused: one matrix product for all gates (LSTM, GRU) (default framework)")
     train.add_argument("--hidden", type=int, default=256, help="hidden units per layer (default 256)")
     train.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
     train.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (default 0)")

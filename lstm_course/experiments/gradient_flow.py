@@ -8,6 +8,10 @@ once: each sequence is repeated ``hidden_size`` times in the batch and copy ``j`
 Any module with the ``torch.nn.RNN``/``nn.LSTM``/``nn.GRU`` interface works: time-major input,
 ``module(X, state) -> (outputs, state)`` where ``state`` is a tensor ``(layers, batch, hidden)`` or
 a tuple of them, and ``state=None`` means zeros.  Importing this module imports PyTorch.
+
+The LSTM's forget-gate helpers (:func:`forget_gates`, :func:`forget_path_norms`) have GRU
+counterparts for the update gate, whose ``diag(z_t)`` is the GRU's direct path:
+:func:`update_gates`, :func:`update_path_norms` and :func:`set_update_bias`.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from lstm_course.experiments.common import Table, make_recurrent, markdown_table
 __all__ = [
     "DISTANCES", "settings", "jacobian_norms", "geometric_mean", "flow_rows", "flow_table", "plot_flow",
     "random_inputs", "radius_curves", "cell_curves", "forget_gates", "forget_path_norms",
-    "cell_state_jacobian",
+    "cell_state_jacobian", "set_update_bias", "update_gates", "update_path_norms",
 ]
 
 DISTANCES = (1, 10, 50, 100)
@@ -275,3 +279,55 @@ def cell_state_jacobian(module: nn.Module, x_t: torch.Tensor, h_prev: torch.Tens
         jac = torch.autograd.functional.jacobian(step, c_prev.detach().cpu().double())  # (batch, hidden, batch, hidden)
     batch = h_prev.shape[0]
     return torch.stack([jac[b, :, b, :] for b in range(batch)]).numpy()
+
+
+def set_update_bias(gru: nn.GRU, value: float) -> nn.GRU:
+    """Set the GRU update-gate bias ``b_z`` to ``value`` in place and return ``gru``.
+
+    ``torch.nn.GRU`` (gate order r, z, n): the z block of every ``bias_ih_l*`` is set to ``value``
+    and that of ``bias_hh_l*`` to 0.  The GRU's counterpart of the LSTM forget-gate bias: with
+    ``H_t = z_t * H_{t-1} + (1 - z_t) * H~_t``, a large ``b_z`` starts the network "keeping" its state.
+    """
+    if not isinstance(gru, nn.GRU):
+        raise TypeError(f"set_update_bias needs a torch.nn.GRU, received {type(gru).__name__}")
+    hidden = gru.hidden_size
+    with torch.no_grad():
+        for name, param in gru.named_parameters():
+            if name.startswith("bias_ih"):
+                param[hidden:2 * hidden] = value
+            elif name.startswith("bias_hh"):
+                param[hidden:2 * hidden] = 0.0
+    return gru
+
+
+def update_gates(gru: nn.GRU, X: torch.Tensor | np.ndarray) -> np.ndarray:
+    """The update-gate activations ``z_t`` of a one-layer ``nn.GRU`` along the inputs ``X``.
+
+    ``z_t = sigmoid(X_t @ W_xz + H_{t-1} @ W_hz + b_z)`` with the z block (second of r, z, n) of
+    PyTorch's weights and ``b_z = bias_ih + bias_hh`` of that block.  Returns ``(steps, batch, hidden)``.
+    The GRU's counterpart of :func:`forget_gates`: ``H_t = z_t * H_{t-1} + (1 - z_t) * H~_t``.
+    """
+    if not isinstance(gru, nn.GRU) or gru.num_layers != 1 or gru.bidirectional:
+        raise TypeError("update_gates needs a one-layer, unidirectional torch.nn.GRU")
+    gru = copy.deepcopy(gru).cpu()
+    X = torch.as_tensor(X, dtype=gru.weight_ih_l0.dtype).cpu()
+    if X.ndim != 3 or X.shape[2] != gru.input_size:
+        raise ValueError(f"X: expected shape (steps, batch, {gru.input_size}), received {tuple(X.shape)}")
+    H = gru.hidden_size
+    W_xz, W_hz = gru.weight_ih_l0[H:2 * H].T, gru.weight_hh_l0[H:2 * H].T
+    b_z = gru.bias_ih_l0[H:2 * H] + gru.bias_hh_l0[H:2 * H]
+    with torch.no_grad(), single_thread():
+        outputs, _ = gru(X)
+        H_prev = torch.cat([torch.zeros_like(outputs[:1]), outputs[:-1]])
+        return torch.sigmoid(X @ W_xz + H_prev @ W_hz + b_z).numpy()
+
+
+def update_path_norms(gru: nn.GRU, X: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Norm of the GRU's direct path ``prod_k diag(z_k)`` from ``h_t`` to ``h_T``, per distance.
+
+    The analogue of :func:`forget_path_norms`: row ``d - 1`` holds ``max_j prod_{k=T-d+1}^{T} z_k[j]``;
+    shape ``(steps - 1, batch)``, the layout of :func:`jacobian_norms`.
+    """
+    z = update_gates(gru, X).astype(np.float64)            # (steps, batch, hidden)
+    products = np.cumprod(z[:0:-1], axis=0)                # z_T, z_T z_{T-1}, ... (excludes z_1)
+    return products.max(axis=-1)

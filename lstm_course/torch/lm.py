@@ -11,9 +11,11 @@ state_n)`` with time-major ``X`` ``(steps, batch, input_size)`` and attributes `
 for a ``cell`` (``'rnn'``, ``'lstm'``, ``'gru'``) and an ``impl``:
 
 * ``'framework'`` — ``torch.nn.RNN``/``nn.LSTM``/``nn.GRU`` (cuDNN/oneDNN kernels);
-* ``'scratch'`` — the readable per-gate :class:`~lstm_course.torch.lstm.ScratchLSTM`;
+* ``'scratch'`` — the readable per-gate :class:`~lstm_course.torch.lstm.ScratchLSTM`,
+  :class:`~lstm_course.torch.gru.ScratchGRU` (framework variant, = ``nn.GRU``) or
+  :class:`~lstm_course.torch.rnn.ScratchRNN`;
 * ``'fused'`` — :class:`~lstm_course.torch.lstm.FusedLSTM` (four gates in one matrix product,
-  hand-written BPTT).
+  hand-written BPTT) or :class:`~lstm_course.torch.gru.FusedGRU` (three gates, autograd).
 
 Training lives in :mod:`lstm_course.torch.lm_train`, generation in
 :mod:`lstm_course.torch.lm_generate`, checkpoints in :mod:`lstm_course.torch.lm_checkpoint`.
@@ -31,7 +33,7 @@ __all__ = ["CELLS", "IMPLS", "TOKENS", "LMConfig", "RNNLM", "build_rnn", "build_
 
 #: Recurrent cells an :class:`LMConfig` can name.
 CELLS = ("rnn", "lstm", "gru")
-#: Implementations: PyTorch's layers, the per-gate scratch LSTM, the fused scratch LSTM.
+#: Implementations: PyTorch's layers, the per-gate scratch cells, the fused scratch cells.
 IMPLS = ("framework", "scratch", "fused")
 #: Token kinds (as in :func:`lstm_course.data.timemachine.tokenize`).
 TOKENS = ("char", "word")
@@ -41,9 +43,12 @@ _FRAMEWORK = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 def _scratch_classes() -> dict[tuple[str, str], type]:
+    from lstm_course.torch.gru import FusedGRU, ScratchGRU
     from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM
+    from lstm_course.torch.rnn import ScratchRNN
 
-    return {("lstm", "scratch"): ScratchLSTM, ("lstm", "fused"): FusedLSTM}
+    return {("lstm", "scratch"): ScratchLSTM, ("lstm", "fused"): FusedLSTM,
+            ("gru", "scratch"): ScratchGRU, ("gru", "fused"): FusedGRU, ("rnn", "scratch"): ScratchRNN}
 
 
 def build_rnn(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -54,7 +59,7 @@ def build_rnn(cell: str, impl: str, input_size: int, hidden_size: int, num_layer
 
     Raises:
         ValueError: unknown ``cell``/``impl``, or a combination that has no implementation
-            (the scratch implementations cover the LSTM).
+            (scratch: LSTM, GRU and RNN; fused: LSTM and GRU).
     """
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, received {cell!r}")
