@@ -14,7 +14,7 @@ was seen), and order 1 interpolates with the uniform distribution over the vocab
 token ever has probability 0.  A context never seen backs off entirely to the lower order.
 ``D_k = n_1 / (n_1 + 2 n_2)`` from the number of k-grams seen once and twice.
 
-Tokens are integer indices (e.g. from :class:`~lstm_course.data.Vocab`).  Perplexity is
+Tokens are integer indices (e.g. from :class:`~lstm_course.data.vocab.Vocab`).  Perplexity is
 measured on *streams*: in each stream the first token is given and every later token is scored
 given the tokens before it — exactly what a recurrent model sees when it reads the same
 stream, so :func:`streams_of` turns a sequential minibatch loader into the streams its rows

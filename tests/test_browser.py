@@ -22,6 +22,8 @@ CHROMIUM_FLAGS = [
 ]
 SEARCHES = {  # term -> a page that must be among the results
     "循环神经网络": "book/intro.html",
+    "遗忘门": "book/ch03_lstm/01_gates.html",
+    "门控循环单元": "book/ch05_gru/index.html",
 }
 _LEFT_MATH = re.compile(r"(?<![\\\w$])\$[^$\s][^$]*\$(?!\w)")
 

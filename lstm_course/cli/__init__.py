@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+#: The command groups, one module of this package each (``lstm-course GROUP ...``).
 COMMAND_MODULES = ("data", "lm", "sentiment")
 
 

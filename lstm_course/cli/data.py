@@ -5,6 +5,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``data`` group (``list``, ``fetch NAME [--quiet]``) to the ``lstm-course`` parser."""
     parser = subparsers.add_parser("data", help="list or download the course datasets")
     commands = parser.add_subparsers(dest="command", metavar="ACTION", required=True)
     listing = commands.add_parser("list", help="show the known datasets and where a copy was found")

@@ -23,6 +23,7 @@ class Dataset:
     description: str
 
 
+#: Every dataset the course uses, by name (``lstm-course data list`` prints this table).
 REGISTRY: dict[str, Dataset] = {
     ds.name: ds
     for ds in (

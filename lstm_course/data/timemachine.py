@@ -5,7 +5,7 @@ reader recognises every step:
 
 * :func:`read_time_machine` — lines, normalised (non-letters → one space, lower case);
 * :func:`tokenize` — ``'char'`` or ``'word'`` tokens per line;
-* :func:`load_corpus_time_machine` — token indices of the book and its :class:`~lstm_course.data.Vocab`
+* :func:`load_corpus_time_machine` — token indices of the book and its :class:`~lstm_course.data.vocab.Vocab`
   (most frequent first, ``<unk>`` at 0);
 * :func:`seq_data_iter_random` / :func:`seq_data_iter_sequential` — the two minibatch schemes,
   yielding ``(X, Y)`` integer arrays of shape ``(batch, steps)`` with ``Y`` = ``X`` shifted by one;
@@ -22,7 +22,7 @@ the honest setting joins with spaces.
 
 Arrays are NumPy ``int64``; the framework code converts them (this module imports neither
 PyTorch nor TensorFlow).  Randomness comes from Python's :mod:`random` (seeded by
-:func:`lstm_course.set_seed`) unless an ``rng`` (a :class:`random.Random`) is given, and is
+:func:`lstm_course.runtime.set_seed`) unless an ``rng`` (a :class:`random.Random`) is given, and is
 drawn in the same order as d2l's functions, so equal seeds give d2l's batches.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Finite-difference gradient checking (centered differences, float64).
 
-The relative error reported for one array is
+The relative error reported for one array is::
 
     max|a - n| / max(1e-8, max(|a| + |n|))
 

@@ -152,6 +152,7 @@ class ScratchLSTMCell(keras.layers.Layer):
             setattr(self, name, None)  # created in build()
 
     def build(self, input_shape) -> None:
+        """Create the twelve d2l-named weights once the input size ``input_shape[-1]`` is known."""
         input_size = input_shape[-1]
         for g in LSTM_GATES:
             # Glorot on the fused (input, 4*units) kernel, as keras.layers.LSTM does.
@@ -171,6 +172,7 @@ class ScratchLSTMCell(keras.layers.Layer):
         return H, [H, C]
 
     def get_config(self) -> dict:
+        """Keras serialisation: the base config plus ``units``."""
         return {**super().get_config(), "units": self.units}
 
 
@@ -191,10 +193,12 @@ class ScratchLSTM(keras.layers.RNN):
         self.units = units
 
     def get_config(self) -> dict:
+        """Keras serialisation: the ``keras.layers.RNN`` config without the cell, plus ``units``."""
         config = super().get_config()
         del config["cell"]
         return {**config, "units": self.units}
 
     @classmethod
     def from_config(cls, config: dict) -> "ScratchLSTM":
+        """Rebuild the layer from :meth:`get_config` (used by ``keras.models.load_model``)."""
         return cls(**config)

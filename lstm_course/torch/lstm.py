@@ -82,6 +82,7 @@ class LSTMCell(RecurrentCell):
             nn.init.uniform_(p, -bound, bound)
 
     def extra_repr(self) -> str:
+        """The sizes shown by ``print(module)``."""
         return f"{self.input_size}, {self.hidden_size}"
 
     def step(self, x: torch.Tensor, state: State) -> State:
@@ -208,6 +209,7 @@ class FusedLSTMCell(RecurrentCell):
             nn.init.uniform_(p, -bound, bound)
 
     def extra_repr(self) -> str:
+        """The sizes shown by ``print(module)``."""
         return f"{self.input_size}, {self.hidden_size}, manual_backward={self.manual_backward}"
 
     def step(self, x: torch.Tensor, state: State) -> State:
@@ -247,7 +249,7 @@ class ScratchLSTM(StackedRNN):
 
     ``forward(X, (h_0, c_0)=None) -> (output, (h_n, c_n))``; ``output`` is
     ``(steps, batch, D*hidden)``, ``h_n``/``c_n`` are ``(num_layers*D, batch, hidden)``, ``D`` = 1 or 2.
-    Parameters live in ``self.cells[layer * D + direction]`` (see :meth:`StackedRNN.cell`).
+    Parameters live in ``self.cells[layer * D + direction]`` (see :meth:`lstm_course.torch.stack.StackedRNN.cell`).
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
