@@ -361,6 +361,27 @@ def lstm_params(obj: Any) -> list[ParamDict]:
     return _read(obj, lambda v: v, gradients=False)
 
 
+def _gradient_reader(grads: Sequence[Any] | None, variables: Sequence[Any] | None) -> Callable[[Any], Any]:
+    """How to get a parameter's gradient: ``.grad`` (PyTorch) or the ``grads`` given for ``variables`` (TF)."""
+    if grads is None:
+        def value(p):
+            if getattr(p, "grad", None) is None:
+                raise ValueError("a parameter has no .grad; call loss.backward() first "
+                                 "(or pass grads= and variables= for TensorFlow objects)")
+            return p.grad
+        return value
+    if variables is None or len(variables) != len(grads):
+        raise ValueError(f"grads: expected one gradient per variable, received {len(grads)} gradients "
+                         f"for {None if variables is None else len(variables)} variables")
+    by_id = {id(v): g for v, g in zip(variables, grads)}
+
+    def value(v):
+        if id(v) not in by_id or by_id[id(v)] is None:
+            raise ValueError(f"no gradient given for variable {getattr(v, 'name', v)!r}")
+        return by_id[id(v)]
+    return value
+
+
 def lstm_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[Any] | None = None
                ) -> list[ParamDict]:
     """Gradients of a loss with respect to the d2l parameters, in the layout of :func:`lstm_params`.
@@ -370,23 +391,7 @@ def lstm_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence
     pass ``grads = tape.gradient(loss, variables)`` together with those ``variables`` (e.g.
     ``layer.trainable_weights``).
     """
-    if grads is None:
-        def value(p):
-            if getattr(p, "grad", None) is None:
-                raise ValueError("a parameter has no .grad; call loss.backward() first "
-                                 "(or pass grads= and variables= for TensorFlow objects)")
-            return p.grad
-    else:
-        if variables is None or len(variables) != len(grads):
-            raise ValueError(f"grads: expected one gradient per variable, received {len(grads)} gradients "
-                             f"for {None if variables is None else len(variables)} variables")
-        by_id = {id(v): g for v, g in zip(variables, grads)}
-
-        def value(v):
-            if id(v) not in by_id or by_id[id(v)] is None:
-                raise ValueError(f"no gradient given for variable {getattr(v, 'name', v)!r}")
-            return by_id[id(v)]
-    return _read(obj, value, gradients=True)
+    return _read(obj, _gradient_reader(grads, variables), gradients=True)
 
 
 def load_lstm_params(obj: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
@@ -670,23 +675,7 @@ def gru_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[
     PyTorch objects: read ``.grad`` after ``loss.backward()``.  TensorFlow/Keras objects: pass
     ``grads = tape.gradient(loss, variables)`` together with those ``variables``.
     """
-    if grads is None:
-        def value(p):
-            if getattr(p, "grad", None) is None:
-                raise ValueError("a parameter has no .grad; call loss.backward() first "
-                                 "(or pass grads= and variables= for TensorFlow objects)")
-            return p.grad
-    else:
-        if variables is None or len(variables) != len(grads):
-            raise ValueError(f"grads: expected one gradient per variable, received {len(grads)} gradients "
-                             f"for {None if variables is None else len(variables)} variables")
-        by_id = {id(v): g for v, g in zip(variables, grads)}
-
-        def value(v):
-            if id(v) not in by_id or by_id[id(v)] is None:
-                raise ValueError(f"no gradient given for variable {getattr(v, 'name', v)!r}")
-            return by_id[id(v)]
-    return _read_gru(obj, value, gradients=True)
+    return _read_gru(obj, _gradient_reader(grads, variables), gradients=True)
 
 
 def load_gru_params(obj: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 from lstm_course.numpy import gru as ref
 from lstm_course.numpy.lstm import sigmoid
 
@@ -29,14 +29,6 @@ _FORMULA = {
 }
 _VARIANT_ZH = {"textbook": "教科书形式（重置门作用在矩阵乘法之前）", "framework": "框架形式（重置门作用在矩阵乘法之后）"}
 
-
-def _call(name: str, fn: Callable, *args):
-    try:
-        return fn(*args)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"{name}：调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def _close(a, b) -> bool:
@@ -123,7 +115,7 @@ def gru_step(fn: Callable, *, variant: str = "textbook") -> None:
         _, params, X_t, H_prev = _case(seed, d, h, b, variant)
         H_ref, gates_ref = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
         where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-        result = _call("gru_step", fn, X_t.copy(), H_prev.copy(), _copies(params))
+        result = call_learner("gru_step", fn, X_t.copy(), H_prev.copy(), _copies(params))
         if isinstance(result, (tuple, list)):
             if len(result) != 2 or not isinstance(result[1], Mapping):
                 raise CheckFailed("gru_step 应返回 H_t 或 (H_t, gates)，其中 gates 是字典 {'r', 'z', 'h'}；"
@@ -175,7 +167,7 @@ def gru_step_backward(fn: Callable, *, variant: str = "textbook") -> None:
         _, gates = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
         dH_t = rng.normal(size=(b, h))
         expected = ref.gru_step_backward(dH_t, X_t, H_prev, gates, params, variant=variant)
-        actual = _call("gru_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(),
+        actual = call_learner("gru_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(),
                        {g: v.copy() for g, v in gates.items()}, _copies(params))
         if not isinstance(actual, Mapping):
             raise CheckFailed(f"gru_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
@@ -210,7 +202,7 @@ def gru_parameter_count(fn: Callable) -> None:
     for d, h in ((28, 256), (3, 5), (1, 1)):
         for variant in ref.VARIANTS:
             expected = sum(p.size for p in ref.init_gru_params(d, h, variant=variant, seed=0).values())
-            actual = _call("gru_parameter_count", fn, d, h, variant)
+            actual = call_learner("gru_parameter_count", fn, d, h, variant)
             if actual != expected:
                 hint = ""
                 if actual == expected - h and variant == "framework":

@@ -26,7 +26,6 @@ One step (d2l row-vector convention; the two variants of :mod:`lstm_course.numpy
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -70,12 +69,6 @@ def _check_cell_input(cell: RecurrentCell, X: torch.Tensor, state: State | None)
         raise ValueError(f"state H: expected shape {expected} (batch, hidden_size), received {tuple(state[0].shape)}")
 
 
-def _uniform_(module: nn.Module, hidden_size: int) -> None:
-    bound = 1.0 / math.sqrt(hidden_size)
-    for p in module.parameters():
-        nn.init.uniform_(p, -bound, bound)
-
-
 class GRUCell(RecurrentCell):
     """Readable per-gate GRU (one layer, one direction) with parameters ``W_xr, W_hr, b_r, ...``.
 
@@ -98,11 +91,8 @@ class GRUCell(RecurrentCell):
             self.b_hh = nn.Parameter(torch.empty(hidden_size))
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Uniform ``±1/sqrt(hidden_size)`` initialisation, as in ``nn.GRU``."""
-        _uniform_(self, self.hidden_size)
-
     def extra_repr(self) -> str:
+        """The sizes and variant shown by ``print(module)``."""
         return f"{self.input_size}, {self.hidden_size}, variant={self.variant!r}"
 
     def step(self, x: torch.Tensor, state: State) -> State:
@@ -145,11 +135,8 @@ class FusedGRUCell(RecurrentCell):
             self.b_hh = nn.Parameter(torch.empty(hidden_size))
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Uniform ``±1/sqrt(hidden_size)`` initialisation, as in ``nn.GRU``."""
-        _uniform_(self, self.hidden_size)
-
     def extra_repr(self) -> str:
+        """The sizes and variant shown by ``print(module)``."""
         return f"{self.input_size}, {self.hidden_size}, variant={self.variant!r}"
 
     def _recurrent_bias(self) -> torch.Tensor | None:

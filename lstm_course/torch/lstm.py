@@ -23,7 +23,6 @@ One step (d2l row-vector convention, parameter names as in :mod:`lstm_course`)::
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -74,16 +73,6 @@ class LSTMCell(RecurrentCell):
             setattr(self, f"W_h{g}", nn.Parameter(torch.empty(hidden_size, hidden_size)))
             setattr(self, f"b_{g}", nn.Parameter(torch.empty(hidden_size)))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform ``±1/sqrt(hidden_size)`` initialisation, as in ``nn.LSTM``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
-
-    def extra_repr(self) -> str:
-        """The sizes shown by ``print(module)``."""
-        return f"{self.input_size}, {self.hidden_size}"
 
     def step(self, x: torch.Tensor, state: State) -> State:
         """``x`` ``(batch, input_size)``, ``state = (H, C)`` each ``(batch, hidden)`` → ``(H, C)``."""
@@ -201,12 +190,6 @@ class FusedLSTMCell(RecurrentCell):
         self.W_h = nn.Parameter(torch.empty(hidden_size, 4 * hidden_size))
         self.b = nn.Parameter(torch.empty(4 * hidden_size))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform ``±1/sqrt(hidden_size)`` initialisation, as in ``nn.LSTM``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
 
     def extra_repr(self) -> str:
         """The sizes shown by ``print(module)``."""

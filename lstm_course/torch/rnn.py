@@ -13,7 +13,6 @@ time loop.  :class:`ScratchRNN` stacks it with :class:`~lstm_course.torch.stack.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import nn
@@ -38,15 +37,6 @@ class RNNCell(RecurrentCell):
         self.W_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.b_h = nn.Parameter(torch.empty(hidden_size))
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform ``±1/sqrt(hidden_size)`` initialisation, as in ``nn.RNN``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
-
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}"
 
     def step(self, x: torch.Tensor, state: State) -> State:
         """``x`` ``(batch, input_size)``, ``state = (H,)`` → ``(tanh(x @ W_xh + H @ W_hh + b_h),)``."""

@@ -21,6 +21,8 @@ backward (index ``layer * num_directions + direction``), exactly like ``nn.LSTM`
 """
 from __future__ import annotations
 
+import math
+
 from typing import Callable, Union
 
 import torch
@@ -48,6 +50,16 @@ class RecurrentCell(nn.Module):
     def step(self, x: torch.Tensor, state: State) -> State:
         """One time step: ``x`` ``(batch, input_size)`` → new state, ``num_states`` × ``(batch, hidden)``."""
         raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """Uniform ``±1/sqrt(hidden_size)`` initialisation of every parameter, as in ``nn.RNN/LSTM/GRU``."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def extra_repr(self) -> str:
+        """The sizes shown by ``print(module)``."""
+        return f"{self.input_size}, {self.hidden_size}"
 
     def init_state(self, batch_size: int, *, device=None, dtype=None) -> State:
         """Zero state: ``num_states`` tensors of shape ``(batch_size, hidden_size)``."""
@@ -116,6 +128,7 @@ class StackedRNN(nn.Module):
         return self.cells[layer * self.num_directions + direction]
 
     def extra_repr(self) -> str:
+        """The configuration shown by ``print(module)``."""
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
                 f"batch_first={self.batch_first}")
