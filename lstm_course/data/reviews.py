@@ -185,6 +185,7 @@ class ReviewSplits:
     test: list[Review]
 
     def items(self) -> list[tuple[str, list[Review]]]:
+        """``(name, reviews)`` pairs for ``train``, ``valid`` and ``test``, in that order."""
         return [("train", self.train), ("valid", self.valid), ("test", self.test)]
 
 
@@ -318,10 +319,12 @@ class TokenizerConfig:
             raise ValueError("a user dictionary only applies to kind='word'")
 
     def to_dict(self) -> dict:
+        """The settings as a JSON-serialisable dict (stored in checkpoints)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "TokenizerConfig":
+        """Rebuild the settings written by :meth:`to_dict`."""
         unknown = set(data) - {"kind", "user_dict", "nfkc", "hmm"}
         if unknown:
             raise ValueError(f"unknown tokenizer settings {sorted(unknown)}")
@@ -457,6 +460,7 @@ class EncodedReviews:
         return len(self.ids)
 
     def subset(self, indices: Sequence[int]) -> "EncodedReviews":
+        """The reviews at ``indices`` (any integer index array), as a new :class:`EncodedReviews`."""
         idx = [int(i) for i in indices]
         return EncodedReviews([self.ids[i] for i in idx], self.lengths[idx], self.labels[idx],
                               [self.categories[i] for i in idx], [self.texts[i] for i in idx],

@@ -134,6 +134,7 @@ class ScratchGRUCell(keras.layers.Layer):
             setattr(self, name, None)  # created in build()
 
     def build(self, input_shape) -> None:
+        """Create the weights once the input size is known (Keras calls this)."""
         input_size = input_shape[-1]
         limit = (6.0 / (input_size + 3 * self.units)) ** 0.5
         for g in GRU_GATES:
@@ -154,6 +155,7 @@ class ScratchGRUCell(keras.layers.Layer):
         return H, [H]
 
     def get_config(self) -> dict:
+        """The constructor arguments, so Keras can save and rebuild the layer."""
         return {**super().get_config(), "units": self.units, "variant": self.variant}
 
 
@@ -174,10 +176,12 @@ class ScratchGRU(keras.layers.RNN):
         self.units, self.variant = units, variant
 
     def get_config(self) -> dict:
+        """The constructor arguments, so Keras can save and rebuild the layer."""
         config = super().get_config()
         del config["cell"]
         return {**config, "units": self.units, "variant": self.variant}
 
     @classmethod
     def from_config(cls, config: dict) -> "ScratchGRU":
+        """Rebuild the layer from :meth:`get_config`."""
         return cls(**config)

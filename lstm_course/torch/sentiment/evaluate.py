@@ -47,6 +47,7 @@ class Evaluation:
 
     @classmethod
     def from_probs(cls, probs: np.ndarray, data: EncodedReviews) -> "Evaluation":
+        """Build an evaluation from probabilities ``(n,)`` and the reviews they belong to."""
         probs = np.asarray(probs, dtype=np.float64)
         if probs.shape != (len(data),):
             raise ValueError(f"probs must have shape ({len(data)},), got {probs.shape}")
@@ -57,14 +58,17 @@ class Evaluation:
 
     @property
     def predictions(self) -> np.ndarray:
+        """Predicted labels ``(n,)``: 1 where ``P(positive) >= threshold``."""
         return (self.probs >= self.threshold).astype(np.int64)
 
     @property
     def correct(self) -> np.ndarray:
+        """Boolean ``(n,)``: whether each prediction equals the label."""
         return self.predictions == self.labels
 
     @property
     def accuracy(self) -> float:
+        """Share of correct predictions."""
         return float(self.correct.mean())
 
     def accuracy_ci(self, level: float = 0.95) -> tuple[float, float]:
@@ -136,11 +140,13 @@ class Evaluation:
         return "\n".join(lines)
 
     def category_table(self) -> str:
+        """Accuracy per product category with Wilson 95 % intervals, worst first, as a text table."""
         rows = [(r["category"], r["n"], f"{r['positive']:.0%}", r["accuracy"],
                  f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]") for r in self.per_category()]
         return format_table(["类别", "样本数", "正面占比", "准确率", "95% 置信区间"], rows)
 
     def length_table(self, edges: Sequence[int] = DEFAULT_LENGTH_EDGES) -> str:
+        """Accuracy per length bucket (tokens before truncation) with Wilson 95 % intervals, as a text table."""
         rows = [(r["bucket"], r["n"], r["accuracy"], f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
                 for r in self.per_length(edges)]
         return format_table(["词元数", "样本数", "准确率", "95% 置信区间"], rows)

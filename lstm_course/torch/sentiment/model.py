@@ -40,10 +40,12 @@ class ModelConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict:
+        """The configuration as a JSON-serialisable dict (stored in checkpoints)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        """Rebuild the configuration written by :meth:`to_dict`."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -105,4 +107,5 @@ class SentimentLSTM(nn.Module):
         return features
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits ``(batch,)`` for token indices ``(steps, batch)`` with true ``lengths`` ``(batch,)``."""
         return self.output(self.dropout(self.encode(tokens, lengths))).squeeze(1)

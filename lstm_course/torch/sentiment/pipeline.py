@@ -66,12 +66,14 @@ class DataSettings:
     source: str | None = None
 
     def to_dict(self) -> dict:
+        """The settings as a JSON-serialisable dict (stored in checkpoints)."""
         data = asdict(self)
         data["fractions"] = list(self.fractions)
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "DataSettings":
+        """Rebuild the settings written by :meth:`to_dict`."""
         data = dict(data)
         data["tokenizer"] = TokenizerConfig.from_dict(data["tokenizer"])
         data["fractions"] = tuple(data["fractions"])

@@ -45,6 +45,7 @@ class TrainConfig:
     device: str | None = None
 
     def to_dict(self) -> dict:
+        """The configuration as a JSON-serialisable dict."""
         return asdict(self)
 
 
@@ -62,9 +63,11 @@ class History:
 
     @property
     def best_valid_acc(self) -> float:
+        """Validation accuracy of the epoch whose weights were kept."""
         return self.valid_acc[self.best_epoch - 1] if self.best_epoch else float("nan")
 
     def to_dict(self) -> dict:
+        """The per-epoch curves and timings as a JSON-serialisable dict."""
         return asdict(self)
 
 
