@@ -1,0 +1,632 @@
+"""What the throughput benchmark measures: one builder per implementation, and the run itself.
+
+Every implementation trains the same character language model of the Time Machine (one-hot
+input of the vocabulary, one recurrent layer, a linear output layer; d2l's setting B=32, T=35,
+H=256 by default) and is timed on two jobs:
+
+* **training step** — forward, mean cross-entropy, backward, gradient clipping at global norm 1,
+  SGD update (what every language-model trainer of the course does per batch);
+* **inference** — the forward pass only (no gradients).
+
+:data:`IMPLS` lists them, in the order of the table; a builder returns a :class:`Runner` or
+raises :class:`Unavailable` (e.g. a module that does not exist yet, or d2l not installed), which
+the table shows as a skipped row instead of failing the run.  :func:`run_benchmark` measures a
+selection and returns a JSON-serialisable results dict (see :mod:`lstm_course.experiments.speed`
+for the timing, the FLOP count, the peak and the table).
+
+Threads: unless told otherwise everything runs on **one** thread (PyTorch, TensorFlow intra- and
+inter-op, OpenBLAS); on a small shared machine more threads make the numbers erratic.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import statistics
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from lstm_course.config import by_profile
+from lstm_course.experiments.speed import (SCHEMA_VERSION, add_ratios, blas_threads, environment,
+                                           flops_per_token, matmul_peak_gflops, time_call)
+
+__all__ = ["TIMING", "BenchConfig", "Data", "Runner", "Impl", "Unavailable", "IMPLS", "IMPL_IDS", "QUICK_IDS",
+           "default_config", "load_batches", "measure", "measure_rows", "run_benchmark", "with_sizes"]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and timing settings of one benchmark run.
+
+    Attributes:
+        batch, steps, hidden: minibatch ``(batch, steps)`` and hidden units ``H``.
+        warmup: untimed calls before timing (the first ones trace or compile).
+        repeats, number: timed groups per round and steps per group; the median group is reported.
+        rounds: rounds over all implementations (interleaved, see :func:`measure_rows`).
+        threads: CPU threads for PyTorch, TensorFlow (intra and inter op) and OpenBLAS.
+        device: PyTorch device of the ``torch`` rows (``'cpu'``, ``'cuda'``).
+        seed: weight initialisation.
+    """
+
+    batch: int = 32
+    steps: int = 35
+    hidden: int = 256
+    warmup: int = 2
+    repeats: int = 3
+    number: int = 3
+    rounds: int = 3
+    threads: int = 1
+    device: str = "cpu"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batch", "steps", "hidden", "repeats", "number", "rounds", "threads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, received {value!r}")
+        if not isinstance(self.warmup, int) or self.warmup < 0:
+            raise ValueError(f"warmup must be an int >= 0, received {self.warmup!r}")
+
+
+#: Timing settings of the two run profiles (the sizes are d2l's in both).
+TIMING = {"quick": dict(warmup=1, repeats=3, number=1, rounds=1),
+          "full": dict(warmup=2, repeats=3, number=3, rounds=3)}
+
+
+def default_config(profile: str | None = None, **overrides: Any) -> BenchConfig:
+    """The d2l configuration with the timing of ``profile`` (default: the active profile)."""
+    timing = TIMING[profile] if profile is not None else by_profile(quick=TIMING["quick"], full=TIMING["full"])
+    return BenchConfig(**{**timing, **overrides})
+
+
+class Unavailable(Exception):
+    """An implementation that cannot run here (missing module or library); the row is skipped."""
+
+
+@dataclass
+class Runner:
+    """What a builder returns: ``train()`` runs one training step, ``infer()`` one forward pass."""
+
+    train: Callable[[], Any]
+    infer: Callable[[], Any]
+    sync: Callable[[], Any] | None = None
+    note: str = ""
+    trained: Any = None  # what train() updates (a module or the variables), for inspection
+
+
+@dataclass(frozen=True)
+class Impl:
+    """One row of the benchmark.
+
+    Attributes:
+        id: stable key (``--only`` and JSON).
+        label: what the table shows.
+        framework: ``'numpy'``, ``'torch'``, ``'tensorflow'`` or ``'d2l'``.
+        cell: ``'lstm'``, ``'gru'`` or ``'rnn'`` (for the FLOP count).
+        baseline: id of the row the ratio column divides by (the framework layer of the same
+            framework and cell).
+        build: ``build(config, data) -> Runner``.
+        slow: left out of the quick selection (e.g. ``torch.compile``, a minute to compile).
+    """
+
+    id: str
+    label: str
+    framework: str
+    cell: str
+    baseline: str
+    build: Callable[["BenchConfig", "Data"], Runner] = field(repr=False)
+    slow: bool = False
+
+
+@dataclass(frozen=True)
+class Data:
+    """Fixed minibatches of the Time Machine: ``batches`` of ``(X, Y)`` ``(batch, steps)`` int64."""
+
+    batches: tuple[tuple[np.ndarray, np.ndarray], ...]
+    vocab_size: int
+
+    def cycle(self, convert: Callable[[np.ndarray], Any] = lambda a: a) -> Iterator[tuple[Any, Any]]:
+        """Endless iterator over the batches, each converted once with ``convert``."""
+        return itertools.cycle([(convert(X), convert(Y)) for X, Y in self.batches])
+
+
+def load_batches(config: BenchConfig, count: int = 4) -> Data:
+    """``count`` consecutive minibatches of the whole book (sequential partitioning, offset 0)."""
+    from lstm_course.data import timemachine as tm
+
+    corpus, vocab = tm.load_corpus_time_machine(-1)
+    batches = tuple(itertools.islice(tm.seq_data_iter_sequential(corpus, config.batch, config.steps,
+                                                                 offset=0), count))
+    return Data(batches, len(vocab))
+
+
+# ----------------------------------------------------------------------------- NumPy
+def _build_numpy_lstm(config: BenchConfig, data: Data) -> Runner:
+    from lstm_course.numpy.lstm import init_lstm_params, lstm_backward, lstm_forward
+
+    V, H = data.vocab_size, config.hidden
+    rng = np.random.default_rng(config.seed)
+    params = init_lstm_params(V, H, rng=rng, dtype=np.float32)
+    bound = 1.0 / np.sqrt(H)
+    params["W_hq"] = rng.uniform(-bound, bound, (H, V)).astype(np.float32)
+    params["b_q"] = np.zeros(V, np.float32)
+    eye = np.eye(V, dtype=np.float32)
+    batches = data.cycle()
+
+    def forward(X: np.ndarray):
+        H_all, _, cache = lstm_forward(eye[X.T], None, params)          # (steps, batch, H)
+        return H_all, H_all @ params["W_hq"] + params["b_q"], cache    # logits (steps, batch, V)
+
+    def train() -> None:
+        X, Y = next(batches)
+        H_all, logits, cache = forward(X)
+        # Mean cross-entropy: d logits = (softmax - one_hot) / N.
+        P = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        P /= P.sum(axis=-1, keepdims=True)
+        P[np.arange(P.shape[0])[:, None], np.arange(P.shape[1]), Y.T] -= 1.0
+        P /= Y.size
+        grads = lstm_backward(P @ params["W_hq"].T, cache)
+        grads["W_hq"] = H_all.reshape(-1, H).T @ P.reshape(-1, V)
+        grads["b_q"] = P.reshape(-1, V).sum(axis=0)
+        names = [n for n in params]
+        norm = float(np.sqrt(sum(float((grads[n] ** 2).sum()) for n in names)))
+        scale = min(1.0, 1.0 / (norm + 1e-6))
+        for n in names:
+            params[n] -= scale * grads[n]
+
+    def infer() -> None:
+        forward(next(batches)[0])
+
+    return Runner(train, infer, trained=params)
+
+
+# ----------------------------------------------------------------------------- PyTorch
+def _optional(module: str, name: str) -> Any:
+    """``module.name`` or :class:`Unavailable` saying why not."""
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError as exc:
+        raise Unavailable(f"{module} is not available ({exc})") from None
+    if found is None:
+        raise Unavailable(f"{module} has no {name}")
+    return found
+
+
+def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data: Data, *,
+                  compile: bool = False) -> Runner:
+    import torch
+
+    from lstm_course.torch.lm import RNNLM
+    from lstm_course.torch.lm_train import lm_loss
+
+    device = torch.device(config.device)
+    torch.manual_seed(config.seed)
+    model = RNNLM(make_rnn(data.vocab_size, config.hidden), data.vocab_size).to(device)
+    params = list(model.parameters())
+    optimizer = torch.optim.SGD(params, lr=1.0)
+    batches = data.cycle(lambda a: torch.as_tensor(a, device=device))
+    forward = torch.compile(model) if compile else model
+
+    def train() -> None:
+        X, Y = next(batches)
+        logits, _ = forward(X)
+        loss = lm_loss(logits, Y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+
+    def infer() -> None:
+        with torch.no_grad():
+            forward(next(batches)[0])
+
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    runner = Runner(train, infer, sync, trained=model)
+    if compile:  # compile both graphs now, so that the time is reported and not hidden in warm-up
+        from torch._inductor import config as inductor_config
+
+        with inductor_config.patch(force_disable_caches=True), warnings.catch_warnings():
+            # An honest compile time: no disk cache (torch warns that this also disables its PGO).
+            warnings.filterwarnings("ignore", message=".*force_disable_caches.*")
+            start = time.perf_counter()
+            train()
+            train_compile = time.perf_counter() - start
+            start = time.perf_counter()
+            infer()
+            infer_compile = time.perf_counter() - start
+        runner.note = (f"编译用时（不用磁盘缓存）：训练 {train_compile:.0f} s，推理 {infer_compile:.0f} s；"
+                       "循环用 autograd 求导")
+    return runner
+
+
+def _nn(cls_name: str) -> Callable[[BenchConfig, Data], Runner]:
+    def build(config: BenchConfig, data: Data) -> Runner:
+        from torch import nn
+
+        return _torch_runner(getattr(nn, cls_name), config, data)
+    return build
+
+
+def _scratch(module: str, cls_name: str) -> Callable[[BenchConfig, Data], Runner]:
+    def build(config: BenchConfig, data: Data) -> Runner:
+        return _torch_runner(_optional(module, cls_name), config, data)
+    return build
+
+
+def _build_fused_compiled(config: BenchConfig, data: Data) -> Runner:
+    from lstm_course.torch.lstm import FusedLSTM
+
+    def make(inputs: int, hidden: int) -> Any:
+        # The hand-written backward is an opaque autograd.Function with a Python loop inside;
+        # the compiler sees through the plain autograd version and fuses its element-wise work.
+        return FusedLSTM(inputs, hidden, manual_backward=False)
+
+    return _torch_runner(make, config, data, compile=True)
+
+
+# ----------------------------------------------------------------------------- TensorFlow
+def _tensorflow(threads: int) -> Any:
+    """Import TensorFlow (quietly, through lstm_course.tf) and pin its thread pools if still possible."""
+    import lstm_course.tf.lstm  # noqa: F401 - sets TensorFlow's quiet logging defaults first
+    import tensorflow as tf
+
+    for setter in (tf.config.threading.set_intra_op_parallelism_threads,
+                   tf.config.threading.set_inter_op_parallelism_threads):
+        with contextlib.suppress(RuntimeError):  # the runtime already started: keep its setting
+            setter(threads)
+    return tf
+
+
+def _tf_runner(model: Any, config: BenchConfig, data: Data, *, compiled: bool) -> Runner:
+    import keras
+
+    from lstm_course.tf.lm import lm_loss_tf
+
+    tf = _tensorflow(config.threads)
+    batches = data.cycle(lambda a: tf.constant(a))
+    model(next(batches)[0])  # builds Keras layers
+    variables = list(model.trainable_variables)
+    optimizer = keras.optimizers.SGD(learning_rate=1.0)
+    optimizer.build(variables)
+
+    def step(X, Y):
+        with tf.GradientTape() as tape:
+            logits, _ = model(X)
+            loss = lm_loss_tf(logits, Y)
+        grads = tape.gradient(loss, variables)
+        grads, _ = tf.clip_by_global_norm(grads, 1.0)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    def forward(X):
+        return model(X)[0]
+
+    if compiled:
+        step, forward = tf.function(step), tf.function(forward)
+
+    def train() -> None:
+        step(*next(batches)).numpy()
+
+    def infer() -> None:
+        forward(next(batches)[0]).numpy()
+
+    return Runner(train, infer, trained=variables)
+
+
+def _build_tf_scratch(compiled: bool) -> Callable[[BenchConfig, Data], Runner]:
+    def build(config: BenchConfig, data: Data) -> Runner:
+        _tensorflow(config.threads)
+        from lstm_course.tf.lm import ScratchLM
+
+        return _tf_runner(ScratchLM(data.vocab_size, config.hidden, seed=config.seed, init="uniform"),
+                          config, data, compiled=compiled)
+    return build
+
+
+def _build_keras(config: BenchConfig, data: Data) -> Runner:
+    _tensorflow(config.threads)
+    import keras
+
+    from lstm_course.tf.lm import KerasLM
+
+    keras.utils.set_random_seed(config.seed)
+    return _tf_runner(KerasLM(data.vocab_size, config.hidden, rnn="keras"), config, data, compiled=True)
+
+
+# ----------------------------------------------------------------------------- d2l (the peer)
+def _d2l_lstm_scratch(d2l: Any, tf: Any) -> type:
+    """d2l's TensorFlow ``LSTMScratch`` (Dive into Deep Learning 1.0, §10.1), as printed in the book.
+
+    The d2l package (1.0.3) ships the base classes this builds on (``d2l.Module``,
+    ``d2l.RNNLMScratch``, ``d2l.Trainer``) but not the LSTM itself, which lives only in the
+    book's text; it is reproduced here unchanged so that the peer is d2l's code, not ours.
+    """
+
+    class LSTMScratch(d2l.Module):
+        def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+            super().__init__()
+            self.save_hyperparameters()
+            init_weight = lambda *shape: tf.Variable(tf.random.normal(shape) * sigma)  # noqa: E731
+            triple = lambda: (init_weight(num_inputs, num_hiddens),  # noqa: E731
+                              init_weight(num_hiddens, num_hiddens),
+                              tf.Variable(tf.zeros(num_hiddens)))
+            self.W_xi, self.W_hi, self.b_i = triple()  # Input gate
+            self.W_xf, self.W_hf, self.b_f = triple()  # Forget gate
+            self.W_xo, self.W_ho, self.b_o = triple()  # Output gate
+            self.W_xc, self.W_hc, self.b_c = triple()  # Input node
+
+        def forward(self, inputs, H_C=None):
+            if H_C is None:
+                # Initial state with shape: (batch_size, num_hiddens)
+                H = tf.zeros((inputs.shape[1], self.num_hiddens))
+                C = tf.zeros((inputs.shape[1], self.num_hiddens))
+            else:
+                H, C = H_C
+            outputs = []
+            for X in inputs:
+                I = tf.sigmoid(tf.matmul(X, self.W_xi) + tf.matmul(H, self.W_hi) + self.b_i)
+                F = tf.sigmoid(tf.matmul(X, self.W_xf) + tf.matmul(H, self.W_hf) + self.b_f)
+                O = tf.sigmoid(tf.matmul(X, self.W_xo) + tf.matmul(H, self.W_ho) + self.b_o)
+                C_tilde = tf.tanh(tf.matmul(X, self.W_xc) + tf.matmul(H, self.W_hc) + self.b_c)
+                C = F * C + I * C_tilde
+                H = O * tf.tanh(C)
+                outputs.append(H)
+            return outputs, (H, C)
+
+    return LSTMScratch
+
+
+def _build_d2l(config: BenchConfig, data: Data) -> Runner:
+    tf = _tensorflow(config.threads)
+    try:
+        from d2l import tensorflow as d2l
+    except Exception as exc:  # noqa: BLE001 - not installed, or an incompatible version
+        raise Unavailable(f"d2l (TensorFlow flavour) cannot be imported ({type(exc).__name__}: {exc})") from None
+    tf.random.set_seed(config.seed)
+    lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=data.vocab_size, num_hiddens=config.hidden)
+    model = d2l.RNNLMScratch(lstm, vocab_size=data.vocab_size, lr=4.0)  # d2l's §10.1 uses lr=4
+    optimizer = model.configure_optimizers()
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
+    batches = data.cycle(lambda a: tf.constant(a))
+    # Keras 3 no longer tracks plain tf.Variable attributes: model.trainable_variables is empty
+    # (d2l's own loop would silently train nothing), so the fourteen variables are listed here.
+    variables = [getattr(lstm, n) for n in ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
+                                            "W_xo", "W_ho", "b_o", "W_xc", "W_hc", "b_c")]
+    variables += [model.W_hq, model.b_q]
+
+    def train() -> None:
+        # d2l.Trainer.fit_epoch's body for one batch (eager), without its live plot.
+        X, Y = next(batches)
+        with tf.GradientTape() as tape:
+            loss = d2l.Classifier.loss(model, model(X), Y)  # Keras 3 hides the method; call it directly
+        grads = tape.gradient(loss, variables)
+        grads = trainer.clip_gradients(trainer.gradient_clip_val, grads)
+        optimizer.apply_gradients(zip(grads, variables))
+        float(loss)
+
+    def infer() -> None:
+        model(next(batches)[0]).numpy()
+
+    return Runner(train, infer, trained=variables, note="d2l 1.0 的 RNNLMScratch + 书中 §10.1 的 LSTMScratch，即时执行")
+
+
+# ----------------------------------------------------------------------------- the table
+IMPLS: tuple[Impl, ...] = (
+    Impl("torch-nn-lstm", "nn.LSTM", "torch", "lstm", "torch-nn-lstm", _nn("LSTM")),
+    Impl("torch-fused-lstm", "FusedLSTM（融合，手写反向）", "torch", "lstm", "torch-nn-lstm",
+         _scratch("lstm_course.torch.lstm", "FusedLSTM")),
+    Impl("torch-fused-lstm-compile", "FusedLSTM + torch.compile", "torch", "lstm", "torch-nn-lstm",
+         _build_fused_compiled, slow=True),
+    Impl("torch-scratch-lstm", "ScratchLSTM（逐门）", "torch", "lstm", "torch-nn-lstm",
+         _scratch("lstm_course.torch.lstm", "ScratchLSTM")),
+    Impl("numpy-lstm", "NumPy LSTM（手写 BPTT）", "numpy", "lstm", "torch-nn-lstm", _build_numpy_lstm),
+    Impl("torch-nn-gru", "nn.GRU", "torch", "gru", "torch-nn-gru", _nn("GRU")),
+    Impl("torch-fused-gru", "FusedGRU（融合）", "torch", "gru", "torch-nn-gru",
+         _scratch("lstm_course.torch.gru", "FusedGRU")),
+    Impl("torch-scratch-gru", "ScratchGRU（逐门）", "torch", "gru", "torch-nn-gru",
+         _scratch("lstm_course.torch.gru", "ScratchGRU")),
+    Impl("torch-nn-rnn", "nn.RNN", "torch", "rnn", "torch-nn-rnn", _nn("RNN")),
+    Impl("torch-scratch-rnn", "ScratchRNN", "torch", "rnn", "torch-nn-rnn",
+         _scratch("lstm_course.torch.rnn", "ScratchRNN")),
+    Impl("tf-keras-lstm", "keras.layers.LSTM", "tensorflow", "lstm", "tf-keras-lstm", _build_keras),
+    Impl("tf-scratch-lstm-function", "TF 从零实现 + tf.function", "tensorflow", "lstm", "tf-keras-lstm",
+         _build_tf_scratch(compiled=True)),
+    Impl("tf-scratch-lstm-eager", "TF 从零实现（即时执行）", "tensorflow", "lstm", "tf-keras-lstm",
+         _build_tf_scratch(compiled=False)),
+    Impl("d2l-tf-scratch-lstm", "d2l 的 TF 从零实现 LSTM", "d2l", "lstm", "tf-keras-lstm", _build_d2l),
+)
+IMPL_IDS = tuple(impl.id for impl in IMPLS)
+#: The default selection when nothing is named: everything but the slow rows.
+QUICK_IDS = tuple(impl.id for impl in IMPLS if not impl.slow)
+_BY_ID = {impl.id: impl for impl in IMPLS}
+
+
+def _select(ids: Sequence[str] | None) -> list[Impl]:
+    if ids is None:
+        return list(IMPLS)
+    unknown = [i for i in ids if i not in _BY_ID]
+    if unknown:
+        raise ValueError(f"unknown implementation ids {unknown}; known: {list(IMPL_IDS)}")
+    return [impl for impl in IMPLS if impl.id in set(ids)]
+
+
+def _first_line(exc: BaseException) -> str:
+    """``Type: message`` in one line; for TensorFlow's "in user code:" traces, the final line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = (lines[-1] if lines[0].endswith(":") else lines[0]) if lines else ""
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+def _build(impl: Impl, config: BenchConfig, data: Data) -> tuple[dict[str, Any], Runner | None]:
+    """The row's identity and its runner, or a ``skipped``/``failed`` row and ``None``."""
+    row: dict[str, Any] = {"id": impl.id, "label": impl.label, "framework": impl.framework,
+                           "cell": impl.cell, "baseline": impl.baseline}
+    try:
+        return row, impl.build(config, data)
+    except Unavailable as exc:
+        return {**row, "status": "skipped", "reason": f"not available: {exc}"}, None
+    except Exception as exc:  # noqa: BLE001 - a row that breaks is reported, the run goes on
+        return {**row, "status": "failed", "reason": _first_line(exc)}, None
+
+
+def _time_round(row: dict[str, Any], runner: Runner, config: BenchConfig, *, first: bool) -> bool:
+    """Add one round of timed groups to ``row``; on an error mark it failed and return False."""
+    timing = dict(warmup=config.warmup if first else 0, repeats=config.repeats, number=config.number,
+                  sync=runner.sync)
+    try:
+        for mode, fn in (("train", runner.train), ("infer", runner.infer)):
+            row.setdefault(f"{mode}_seconds", []).extend(time_call(fn, **timing))
+    except Exception as exc:  # noqa: BLE001
+        for mode in ("train", "infer"):
+            row.pop(f"{mode}_seconds", None)
+        row.update(status="failed", reason=_first_line(exc))
+        return False
+    return True
+
+
+def _finish(row: dict[str, Any], runner: Runner, config: BenchConfig, data: Data) -> dict[str, Any]:
+    tokens = config.batch * config.steps
+    row.update(status="ok", note=runner.note)
+    for mode in ("train", "infer"):
+        row[f"{mode}_tokens_per_s"] = tokens / statistics.median(row[f"{mode}_seconds"])
+        flops = flops_per_token(row["cell"], data.vocab_size, config.hidden, train=mode == "train")
+        row[f"{mode}_gflops"] = row[f"{mode}_tokens_per_s"] * flops / 1e9
+    return row
+
+
+def measure(impl: Impl, config: BenchConfig, data: Data) -> dict[str, Any]:
+    """Build and time one implementation; returns its row (``status`` ``ok``/``skipped``/``failed``).
+
+    ``config.rounds`` rounds of ``config.repeats`` timed groups of ``config.number`` steps each,
+    after ``config.warmup`` untimed steps; tokens/s come from the median group.
+    """
+    row, runner = _build(impl, config, data)
+    if runner is None:
+        return row
+    for k in range(config.rounds):
+        if not _time_round(row, runner, config, first=k == 0):
+            return row
+    return _finish(row, runner, config, data)
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    import torch
+
+    previous_torch, previous_blas = torch.get_num_threads(), blas_threads()
+    torch.set_num_threads(n)
+    blas_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous_torch)
+        if previous_blas is not None:
+            blas_threads(previous_blas)
+
+
+def measure_rows(ids: Sequence[str] | None, config: BenchConfig, *, data: Data | None = None,
+                 peak_gflops: float | None = None, progress: bool = False) -> list[dict[str, Any]]:
+    """Measure the named implementations (all when ``ids`` is ``None``) under ``config.threads``.
+
+    Every implementation is built first; then ``config.rounds`` rounds time each of them in turn,
+    so that a busy moment on a shared machine spreads over all rows instead of hitting one.
+    With ``peak_gflops`` the rows also get ``*_peak_fraction``; ratios are filled by
+    :func:`~lstm_course.experiments.speed.add_ratios` over the rows measured here.
+    """
+    impls = _select(ids)
+    data = data or load_batches(config)
+    with _threads(config.threads):
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(impls) * (1 + config.rounds), desc="基准测试", unit="项")
+        built = []
+        for impl in impls:
+            if bar is not None:
+                bar.set_postfix_str(f"构建 {impl.id}")
+            built.append(_build(impl, config, data))
+            if bar is not None:
+                bar.update()
+        for k in range(config.rounds):
+            for row, runner in built:
+                if bar is not None:
+                    bar.set_postfix_str(f"第 {k + 1} 轮 {row['id']}")
+                if runner is not None and row.get("status") != "failed":
+                    _time_round(row, runner, config, first=k == 0)
+                if bar is not None:
+                    bar.update()
+        if bar is not None:
+            bar.close()
+    rows = [row if runner is None or row.get("status") == "failed" else _finish(row, runner, config, data)
+            for row, runner in built]
+    if peak_gflops:
+        for row in rows:
+            if row["status"] == "ok":
+                for mode in ("train", "infer"):
+                    row[f"{mode}_peak_fraction"] = row[f"{mode}_gflops"] / peak_gflops
+    return add_ratios(rows)
+
+
+def _tf_threads() -> dict[str, Any]:
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return {}
+    tf = sys.modules["tensorflow"]
+    # 0 means "TensorFlow's default" (all cores), i.e. the pin could not be applied.
+    return {"tensorflow_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "tensorflow_inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
+def run_benchmark(config: BenchConfig | None = None, ids: Sequence[str] | None = None, *,
+                  progress: bool = False) -> dict[str, Any]:
+    """Measure the peak and the selected rows; return a JSON-serialisable results dict.
+
+    Keys: ``schema``, ``environment`` (device, versions, load, date), ``threads``, ``config``,
+    ``peak`` (``gflops``, ``how``), ``rows`` (one dict per implementation, in table order) and
+    ``load_average_after``.
+    """
+    import torch
+
+    config = config or default_config()
+    env = environment(config.device)
+    data = load_batches(config)
+    with _threads(config.threads):
+        peak = matmul_peak_gflops(device=config.device)
+        threads = {"torch": torch.get_num_threads(), "blas": blas_threads()}
+    rows = measure_rows(ids, config, data=data, peak_gflops=None, progress=progress)
+    with _threads(config.threads):  # measured again afterwards; the better of the two is the peak
+        peak_after = matmul_peak_gflops(device=config.device)
+    peaks = [peak, peak_after]
+    peak = max(peaks)
+    for row in rows:
+        if row["status"] == "ok":
+            for mode in ("train", "infer"):
+                row[f"{mode}_peak_fraction"] = row[f"{mode}_gflops"] / peak
+    threads.update(_tf_threads())
+    frameworks = ("numpy", "torch", "tensorflow", "keras", "d2l", "lstm_course")
+    env["versions"] = environment(config.device, frameworks=frameworks)["versions"]
+    env["versions"] = {k: v for k, v in env["versions"].items() if v is not None}
+    return {
+        "schema": SCHEMA_VERSION,
+        "environment": env,
+        "threads": threads,
+        "config": {**asdict(config), "vocab": data.vocab_size, "tokens_per_step": config.batch * config.steps},
+        "peak": {"gflops": peak, "before_after": peaks,
+                 "how": f"torch.mm float32, square 256/512/1024, on {config.device}, {threads['torch']} "
+                        "thread(s): fastest of 30 short groups per size, best size, measured before and "
+                        "after the rows (the higher)"},
+        "rows": rows,
+        "load_average_after": environment(config.device, frameworks=())["load_average"],
+    }
+
+
+def with_sizes(config: BenchConfig, **sizes: int) -> BenchConfig:
+    """``config`` with other ``batch``/``steps``/``hidden`` (for sweeps)."""
+    return replace(config, **sizes)
