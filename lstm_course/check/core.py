@@ -34,10 +34,10 @@ def assert_close(name: str, expected, actual, *, atol: float = 1e-6, rtol: float
         )
 
 
-def call_learner(name: str, fn: Callable, *args: Any) -> Any:
-    """Call the learner's ``fn(*args)``; an exception becomes a :class:`CheckFailed` naming ``name``."""
+def call_learner(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Call the learner's ``fn(*args, **kwargs)``; an exception becomes a :class:`CheckFailed` naming ``name``."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except CheckFailed:
         raise
     except Exception as exc:  # the learner's code failed: say where, in Chinese

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lstm_course.check.core import CheckFailed, passed
+from lstm_course.check.core import CheckFailed, call_learner, passed
 from lstm_course.experiments.speed import GATES, flops_per_token
 
 __all__ = ["lstm_flops", "gru_flops", "peak_fraction"]
@@ -18,15 +18,6 @@ __all__ = ["lstm_flops", "gru_flops", "peak_fraction"]
 # (input_size, hidden_size): X smaller, equal and larger than H, so a swapped X/H shows up.
 _SIZES = ((28, 256), (256, 256), (300, 64), (1, 7))
 _NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
-
-
-def _call(fn: Callable, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except CheckFailed:
-        raise
-    except Exception as exc:  # the learner's code failed: say where, in Chinese
-        raise CheckFailed(f"调用你的函数时出错：{type(exc).__name__}: {exc}") from exc
 
 
 def _flops_hint(cell: str, X: int, H: int, actual: float, train: bool) -> str:
@@ -51,7 +42,7 @@ def _flops_hint(cell: str, X: int, H: int, actual: float, train: bool) -> str:
 def _check_flops(fn: Callable, cell: str, *, train_arg: bool) -> None:
     for X, H in _SIZES:
         for train in ((False, True) if train_arg else (False,)):
-            actual = _call(fn, X, H, train=train) if train_arg else _call(fn, X, H)
+            actual = call_learner("FLOPs", fn, X, H, train=train) if train_arg else call_learner("FLOPs", fn, X, H)
             try:
                 actual = float(actual)
             except (TypeError, ValueError):
@@ -86,7 +77,7 @@ def peak_fraction(fn: Callable) -> None:
     cases = ((52_000.0, 28, 256, 200.0, True), (225_000.0, 28, 256, 200.0, False), (1_000.0, 300, 64, 50.0, True))
     for tokens, X, H, peak, train in cases:
         expected = tokens * flops_per_token("lstm", X, H, train=train) / (peak * 1e9)
-        actual = _call(fn, tokens, X, H, peak, train)
+        actual = call_learner("peak_fraction", fn, tokens, X, H, peak, train)
         try:
             actual = float(actual)
         except (TypeError, ValueError):
