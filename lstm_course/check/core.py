@@ -34,6 +34,25 @@ def assert_close(name: str, expected, actual, *, atol: float = 1e-6, rtol: float
         )
 
 
+def is_close(a, b) -> bool:
+    """Whether ``a`` and ``b`` have the same shape and equal values (``atol=1e-6, rtol=1e-5``); never raises."""
+    try:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, atol=1e-6, rtol=1e-5))
+
+
+def compare_with_hint(label: str, expected, actual, hint: Callable[[], str] | None = None, *,
+                      axes: str = "样本, 隐藏单元") -> None:
+    """:func:`assert_close` plus what the position's axes mean and, on failure, a specific hint from ``hint()``."""
+    try:
+        assert_close(label, expected, actual)
+    except CheckFailed as exc:
+        extra = hint() if hint is not None else ""
+        raise CheckFailed(f"{exc}位置按 ({axes}) 编号。{('提示：' + extra) if extra else ''}") from None
+
+
 def call_learner(name: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call the learner's ``fn(*args, **kwargs)``; an exception becomes a :class:`CheckFailed` naming ``name``."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, compare_with_hint, is_close, passed
 from lstm_course.numpy import gru as ref
 from lstm_course.numpy.lstm import sigmoid
 
@@ -28,24 +28,6 @@ _FORMULA = {
           "framework": "H̃_t = tanh(X_t @ W_xh + b_h + R_t ⊙ (H_{t-1} @ W_hh + b_hh))"},
 }
 _VARIANT_ZH = {"textbook": "教科书形式（重置门作用在矩阵乘法之前）", "framework": "框架形式（重置门作用在矩阵乘法之后）"}
-
-
-
-def _close(a, b) -> bool:
-    try:
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(np.allclose(a, b, atol=1e-6, rtol=1e-5))
-
-
-def _compare(label: str, expected, actual, hint: Callable[[], str] | None = None, *,
-             axes: str = "样本, 隐藏单元") -> None:
-    try:
-        assert_close(label, expected, actual)
-    except CheckFailed as exc:
-        extra = hint() if hint is not None else ""
-        raise CheckFailed(f"{exc}位置按 ({axes}) 编号。{('提示：' + extra) if extra else ''}") from None
 
 
 def _check_variant(variant: str) -> None:
@@ -75,30 +57,30 @@ def _candidate(X_t, H_prev, R, params, form: str) -> np.ndarray:
 def _gate_hint(g: str, actual, gates, X_t, H_prev, params, variant: str) -> str:
     name = ref.GATE_NAMES_ZH[g]
     for other in ("r", "z"):
-        if g != "h" and other != g and _close(actual, gates[other]):
+        if g != "h" and other != g and is_close(actual, gates[other]):
             return (f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}相同——是不是把 W_x{other}、W_h{other}、b_{other} "
                     f"用在了{name}上？")
     if g == "h":
         other = "framework" if variant == "textbook" else "textbook"
-        if _close(actual, _candidate(X_t, H_prev, gates["r"], params, other)):
+        if is_close(actual, _candidate(X_t, H_prev, gates["r"], params, other)):
             return (f"你写的是{_VARIANT_ZH[other]}，这里要求{_VARIANT_ZH[variant]}。公式：{_FORMULA['h'][variant]}。")
-        if _close(actual, np.tanh(X_t @ params["W_xh"] + H_prev @ params["W_hh"] + params["b_h"])):
+        if is_close(actual, np.tanh(X_t @ params["W_xh"] + H_prev @ params["W_hh"] + params["b_h"])):
             return "候选隐状态里漏掉了重置门 R_t。公式：" + _FORMULA["h"][variant] + "。"
         return "公式：" + _FORMULA["h"][variant] + "。"
     z = X_t @ params[f"W_x{g}"] + H_prev @ params[f"W_h{g}"] + params[f"b_{g}"]
-    if _close(actual, np.tanh(z)):
+    if is_close(actual, np.tanh(z)):
         return f"{name}应使用 sigmoid：门的取值在 0 到 1 之间。"
-    if _close(actual, sigmoid(X_t @ params[f"W_x{g}"] + params[f"b_{g}"])):
+    if is_close(actual, sigmoid(X_t @ params[f"W_x{g}"] + params[f"b_{g}"])):
         return f"漏掉了上一时间步隐状态的贡献 H_{{t-1}} @ W_h{g}。"
     return f"公式：{_FORMULA[g]}。"
 
 
 def _update_hint(actual, gates, H_prev) -> str:
     Z, H_tilde = gates["z"], gates["h"]
-    if _close(actual, (1 - Z) * H_prev + Z * H_tilde):
+    if is_close(actual, (1 - Z) * H_prev + Z * H_tilde):
         return ("更新门的两个系数弄反了：本书（与 d2l、PyTorch、Keras 一致）写作 H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t，"
                 "Z_t 接近 1 时保留旧状态。")
-    if _close(actual, H_tilde):
+    if is_close(actual, H_tilde):
         return "忘了用更新门混合旧状态：H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t。"
     return "三个门都正确，问题在更新公式 H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t（⊙ 在 NumPy 里是 *）。"
 
@@ -124,12 +106,12 @@ def gru_step(fn: Callable, *, variant: str = "textbook") -> None:
             for g in ("r", "z", "h"):
                 if g not in gates:
                     raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'r', 'z', 'h'。")
-                _compare(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
+                compare_with_hint(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
                          lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, H_prev, params, variant))
         else:
             H_t = result
         with_gates = isinstance(result, (tuple, list))
-        _compare(f"隐状态 H_t{where}", H_ref, H_t,
+        compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t,
                  lambda: _update_hint(H_t, gates_ref, H_prev)
                  if with_gates or _is_update_mistake(H_t, gates_ref, H_prev)
                  else _step_hint(H_t, X_t, H_prev, params, variant))
@@ -139,7 +121,7 @@ def gru_step(fn: Callable, *, variant: str = "textbook") -> None:
 def _is_update_mistake(actual, gates, H_prev) -> bool:
     """Whether ``actual`` is one of the update-rule mistakes :func:`_update_hint` names."""
     Z, H_tilde = gates["z"], gates["h"]
-    return _close(actual, (1 - Z) * H_prev + Z * H_tilde) or _close(actual, H_tilde)
+    return is_close(actual, (1 - Z) * H_prev + Z * H_tilde) or is_close(actual, H_tilde)
 
 
 def _step_hint(actual, X_t, H_prev, params, variant: str) -> str:
@@ -147,7 +129,7 @@ def _step_hint(actual, X_t, H_prev, params, variant: str) -> str:
     other = "framework" if variant == "textbook" else "textbook"
     R = sigmoid(X_t @ params["W_xr"] + H_prev @ params["W_hr"] + params["b_r"])
     Z = sigmoid(X_t @ params["W_xz"] + H_prev @ params["W_hz"] + params["b_z"])
-    if _close(actual, Z * H_prev + (1 - Z) * _candidate(X_t, H_prev, R, params, other)):
+    if is_close(actual, Z * H_prev + (1 - Z) * _candidate(X_t, H_prev, R, params, other)):
         return f"你写的是{_VARIANT_ZH[other]}，这里要求{_VARIANT_ZH[variant]}。公式：{_FORMULA['h'][variant]}。"
     return "返回 (H_t, gates) 可以让检查指出是哪一个门出错。"
 
@@ -178,18 +160,18 @@ def gru_step_backward(fn: Callable, *, variant: str = "textbook") -> None:
 
         def prev_hint() -> str:
             direct = dH_t * gates["z"]
-            if _close(actual["H_prev"], direct):
+            if is_close(actual["H_prev"], direct):
                 return "只算了直接通路 dH_t ⊙ Z_t，漏掉了经过三个门（各自的 W_h）流回 H_{t-1} 的梯度。"
-            if _close(actual["H_prev"] - expected["H_prev"], -direct):
+            if is_close(actual["H_prev"] - expected["H_prev"], -direct):
                 return "漏掉了直接通路 dH_t ⊙ Z_t（H_t = Z_t ⊙ H_{t-1} + ... 中的第一项）。"
             return "H_{t-1} 出现在四个地方：直接通路、重置门、更新门和候选隐状态，梯度要全部相加。"
 
-        _compare(f"∂L/∂H_{{t-1}}{where}", expected["H_prev"], actual["H_prev"], prev_hint)
-        _compare(f"∂L/∂X_t{where}", expected["X"], actual["X"], axes="样本, 输入维")
+        compare_with_hint(f"∂L/∂H_{{t-1}}{where}", expected["H_prev"], actual["H_prev"], prev_hint)
+        compare_with_hint(f"∂L/∂X_t{where}", expected["X"], actual["X"], axes="样本, 输入维")
         for name in ref.param_names(variant):
             prefix = name[:3] if name[:3] in _GRAD_ZH else "b_"
             label = f"∂L/∂{name}（{_GRAD_ZH.get(prefix, '偏置')}）{where}"
-            _compare(label, expected[name], actual[name],
+            compare_with_hint(label, expected[name], actual[name],
                      axes="隐藏单元," if name.startswith("b_") else "行, 列")
     passed(f"gru_step_backward（{_VARIANT_ZH[variant]}）与参考实现一致（3 组不同形状，含批量 1）。")
 

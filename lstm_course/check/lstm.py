@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
+from lstm_course.check.core import CheckFailed, assert_close, call_learner, compare_with_hint, is_close, passed
 from lstm_course.numpy import lstm as ref
 
 __all__ = ["lstm_step", "lstm_step_backward", "lstm_forward"]
@@ -27,22 +27,6 @@ _FORMULA = {
     "o": "o_t = σ(X_t @ W_xo + H_{t-1} @ W_ho + b_o)",
     "c": "C̃_t = tanh(X_t @ W_xc + H_{t-1} @ W_hc + b_c)",
 }
-
-
-
-def _close(a, b) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, atol=1e-6, rtol=1e-5))
-
-
-def _compare(label: str, expected, actual, hint: Callable[[], str] | None = None, *,
-             axes: str = "样本, 隐藏单元") -> None:
-    """``assert_close`` plus what the position's axes mean and, on failure, a specific hint."""
-    try:
-        assert_close(label, expected, actual)
-    except CheckFailed as exc:
-        extra = hint() if hint is not None else ""
-        raise CheckFailed(f"{exc}位置按 ({axes}) 编号。{('提示：' + extra) if extra else ''}") from None
 
 
 def _case(seed: int, input_size: int, hidden_size: int, batch: int):
@@ -66,17 +50,17 @@ def _gate_hint(g: str, actual, gates: Mapping[str, np.ndarray], X_t, H_prev, par
     """Explain a wrong gate by the common mistakes that reproduce the learner's numbers."""
     name = ref.GATE_NAMES_ZH[g]
     for other in ("i", "f", "o", "c"):
-        if other != g and _close(actual, gates[other]):
+        if other != g and is_close(actual, gates[other]):
             return (f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}完全相同——是不是把 W_x{other}、W_h{other}、"
                     f"b_{other} 用在了{name}上？每个门都有自己的一组参数。")
     z = _pre(g, X_t, H_prev, params)
     wrong_act, right_act, act_name = (ref.sigmoid, np.tanh, "tanh") if g == "c" else (np.tanh, ref.sigmoid, "sigmoid")
-    if _close(actual, wrong_act(z)):
+    if is_close(actual, wrong_act(z)):
         return (f"{name}应使用 {act_name}：" + ("候选记忆元取值在 -1 到 1 之间。" if g == "c"
                                                 else "门的取值在 0 到 1 之间，表示“放行多少”。"))
-    if _close(actual, right_act(_pre(g, X_t, H_prev, params, with_h=False))):
+    if is_close(actual, right_act(_pre(g, X_t, H_prev, params, with_h=False))):
         return f"漏掉了上一时间步隐状态的贡献 H_{{t-1}} @ W_h{g}。"
-    if _close(actual, right_act(X_t @ params[f"W_x{g}"] + H_prev @ params[f"W_h{g}"])):
+    if is_close(actual, right_act(X_t @ params[f"W_x{g}"] + H_prev @ params[f"W_h{g}"])):
         return f"漏掉了偏置 b_{g}。"
     if g != "c" and (np.min(actual) < 0 or np.max(actual) > 1):
         return f"门的值应在 0 到 1 之间，你的结果在 [{np.min(actual):.3g}, {np.max(actual):.3g}]。公式：{_FORMULA[g]}。"
@@ -85,11 +69,11 @@ def _gate_hint(g: str, actual, gates: Mapping[str, np.ndarray], X_t, H_prev, par
 
 def _cell_hint(actual, gates, C_prev, *, specific_only: bool = False) -> str:
     I, F, C_tilde = gates["i"], gates["f"], gates["c"]
-    if _close(actual, I * C_prev + F * C_tilde):
+    if is_close(actual, I * C_prev + F * C_tilde):
         return "输入门和遗忘门的位置弄反了：遗忘门 f_t 乘旧的记忆元 C_{t-1}，输入门 i_t 乘候选记忆元 C̃_t。"
-    if _close(actual, F * C_prev + C_tilde):
+    if is_close(actual, F * C_prev + C_tilde):
         return "候选记忆元要先乘输入门 i_t 再加到细胞状态上。"
-    if _close(actual, C_prev + I * C_tilde):
+    if is_close(actual, C_prev + I * C_tilde):
         return "旧的记忆元 C_{t-1} 要先乘遗忘门 f_t。"
     if specific_only:
         return ""
@@ -97,9 +81,9 @@ def _cell_hint(actual, gates, C_prev, *, specific_only: bool = False) -> str:
 
 
 def _hidden_hint(actual, gates, C_t) -> str:
-    if _close(actual, gates["o"] * C_t):
+    if is_close(actual, gates["o"] * C_t):
         return "忘了 tanh：H_t = o_t ⊙ tanh(C_t)。"
-    if _close(actual, np.tanh(C_t)):
+    if is_close(actual, np.tanh(C_t)):
         return "忘了乘输出门 o_t：H_t = o_t ⊙ tanh(C_t)。"
     return (f"C_t 已经正确，问题在 H_t = o_t ⊙ tanh(C_t)：检查输出门（{_FORMULA['o']}），"
             "以及 tanh 里用的是否是本步更新后的 C_t。")
@@ -129,15 +113,15 @@ def lstm_step(fn: Callable) -> None:
             for g in _ORDER:
                 if g not in gates:
                     raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'i', 'f', 'o', 'c'。")
-                _compare(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
+                compare_with_hint(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
                          lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, state[0], params))
-            _compare(f"细胞状态 C_t{where}", C_ref, C_t,
+            compare_with_hint(f"细胞状态 C_t{where}", C_ref, C_t,
                      lambda: "四个门都正确，问题在更新公式。" + _cell_hint(C_t, gates_ref, state[1]))
         else:
-            _compare(f"细胞状态 C_t{where}", C_ref, C_t,
+            compare_with_hint(f"细胞状态 C_t{where}", C_ref, C_t,
                      lambda: _cell_hint(C_t, gates_ref, state[1], specific_only=True)
                      or _diagnose_cell(fn, X_t, state, params))
-        _compare(f"隐状态 H_t{where}", H_ref, H_t, lambda: _hidden_hint(H_t, gates_ref, C_ref))
+        compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t, lambda: _hidden_hint(H_t, gates_ref, C_ref))
     passed("lstm_step 与参考实现一致（3 组不同形状，含批量 1）。")
 
 
@@ -150,7 +134,7 @@ def _diagnose_cell(fn: Callable, X_t, state, params) -> str:
         C_zero = result[1]
     except Exception:  # noqa: BLE001 - only a hint; the mismatch itself is already reported
         return "返回门的字典 (H_t, C_t, gates) 可以让检查指出是哪一个门出错。"
-    if _close(C_zero, C_ref):
+    if is_close(C_zero, C_ref):
         return ("令 C_{t-1} = 0 时你的 C_t 正确，所以 i_t ⊙ C̃_t 这一项没问题，错在遗忘门 f_t ⊙ C_{t-1} 这一项。"
                 "返回门的字典 (H_t, C_t, gates) 可以得到更具体的提示。")
     return ("令 C_{t-1} = 0 时你的 C_t 仍然不对，所以错在输入门 i_t 或候选记忆元 C̃_t（i_t ⊙ C̃_t 这一项）。"
@@ -185,30 +169,30 @@ def lstm_step_backward(fn: Callable) -> None:
         F, O, tanh_C = gates["f"], gates["o"], np.tanh(C_t)
 
         def dc_hint() -> str:
-            if _close(actual["C_prev"], dC_t * F):
+            if is_close(actual["C_prev"], dC_t * F):
                 return "漏掉了经由 H_t = o_t ⊙ tanh(C_t) 流回 C_t 的梯度 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
-            if _close(actual["C_prev"], (dC_t + dH_t * O) * F):
+            if is_close(actual["C_prev"], (dC_t + dH_t * O) * F):
                 return "忘了 tanh 的导数：经由 H_t 流回 C_t 的梯度是 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
-            if _close(actual["C_prev"], dC_t + dH_t * O * (1 - tanh_C**2)):
+            if is_close(actual["C_prev"], dC_t + dH_t * O * (1 - tanh_C**2)):
                 return "dC_{t-1} 还要乘遗忘门 f_t：∂C_t/∂C_{t-1} = diag(f_t)。"
             return "dC_{t-1} = (dC_t + dH_t ⊙ o_t ⊙ (1 − tanh²C_t)) ⊙ f_t。"
 
-        _compare(f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint)
+        compare_with_hint(f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint)
         for g in _ORDER:
             for prefix, what in _GRAD_NAMES.items():
                 key = f"{prefix}{g}"
-                _compare(f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}", expected[key], actual[key],
+                compare_with_hint(f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}", expected[key], actual[key],
                          lambda key=key: _transpose_hint(expected[key], actual[key]), axes=_GRAD_AXES[prefix])
-        _compare(f"梯度 dX（对输入 X_t）{where}", expected["X"], actual["X"],
+        compare_with_hint(f"梯度 dX（对输入 X_t）{where}", expected["X"], actual["X"],
                  lambda: "四个门都要把梯度传回输入：dX_t = Σ_g dZ_g @ W_xg.T。", axes="样本, 输入维")
-        _compare(f"梯度 dH_prev（对上一步隐状态）{where}", expected["H_prev"], actual["H_prev"],
+        compare_with_hint(f"梯度 dH_prev（对上一步隐状态）{where}", expected["H_prev"], actual["H_prev"],
                  lambda: "四个门都要把梯度传回隐状态：dH_{t-1} = Σ_g dZ_g @ W_hg.T。")
     passed("lstm_step_backward 的 15 个梯度都与参考实现一致（3 组不同形状，含批量 1）。")
 
 
 def _transpose_hint(expected, actual) -> str:
     actual = np.asarray(actual, dtype=np.float64)
-    if actual.ndim == 2 and actual.T.shape == expected.shape and _close(actual.T, expected):
+    if actual.ndim == 2 and actual.T.shape == expected.shape and is_close(actual.T, expected):
         return "结果恰好是正确答案的转置：权重梯度是 X_t.T @ dZ（或 H_{t-1}.T @ dZ），不是 dZ.T @ X_t。"
     if actual.ndim == 1 and expected.ndim == 1:
         return "偏置的梯度要对批量求和：db = dZ.sum(axis=0)。"
@@ -237,7 +221,7 @@ def lstm_forward(fn: Callable) -> None:
                 if t == 0:
                     return "第一步就不一致：检查是否用了给定的初始状态 (H0, C0)。"
                 return f"前 {t} 步都正确：检查是否把第 {t - 1} 步得到的 (H, C) 都传给了下一步。"
-            _compare(f"第 {t} 个时间步的 H_t{where}", H_ref[t], np.asarray(H_all)[t], hint)
-        _compare(f"最终隐状态 H_T{where}", H_T, H_last)
-        _compare(f"最终细胞状态 C_T{where}", C_T, C_last, lambda: "返回的应是最后一步的 C_t，而不是初始的 C0。")
+            compare_with_hint(f"第 {t} 个时间步的 H_t{where}", H_ref[t], np.asarray(H_all)[t], hint)
+        compare_with_hint(f"最终隐状态 H_T{where}", H_T, H_last)
+        compare_with_hint(f"最终细胞状态 C_T{where}", C_T, C_last, lambda: "返回的应是最后一步的 C_t，而不是初始的 C0。")
     passed("lstm_forward 与参考实现一致（3 组不同形状，含批量 1）。")

@@ -34,6 +34,7 @@ from typing import Mapping
 import numpy as np
 
 from lstm_course.convert import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS
+from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 from lstm_course.numpy.lstm import sigmoid
 
 __all__ = [
@@ -141,17 +142,9 @@ def init_gru_params(
     or ``rng``, not both.
     """
     _check_variant(variant)
-    if min(input_size, hidden_size) < 1:
-        raise ValueError(f"sizes must be positive, got input_size={input_size}, hidden_size={hidden_size}")
-    if seed is not None and rng is not None:
-        raise ValueError("pass seed or rng, not both")
-    rng = rng if rng is not None else np.random.default_rng(seed)
-    scale = 1.0 / np.sqrt(hidden_size) if scale is None else float(scale)
-    params = {}
-    for g in GATES:
-        params[f"W_x{g}"] = rng.uniform(-scale, scale, size=(input_size, hidden_size)).astype(dtype)
-        params[f"W_h{g}"] = rng.uniform(-scale, scale, size=(hidden_size, hidden_size)).astype(dtype)
-        params[f"b_{g}"] = rng.uniform(-scale, scale, size=(hidden_size,)).astype(dtype)
+    rng = make_rng(seed, rng)
+    scale = uniform_scale(hidden_size, scale)
+    params = uniform_gate_params(GATES, input_size, hidden_size, rng, scale, dtype)
     if variant == "framework":
         params["b_hh"] = rng.uniform(-scale, scale, size=(hidden_size,)).astype(dtype)
     return params

@@ -23,6 +23,7 @@ from typing import Mapping
 import numpy as np
 
 from lstm_course.convert import LSTM_GATES, LSTM_PARAM_NAMES
+from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 
 __all__ = [
     "GATES", "GATE_NAMES_ZH", "PARAM_NAMES", "LSTMCache", "sigmoid", "init_lstm_params",
@@ -133,17 +134,8 @@ def init_lstm_params(
     ``forget_bias`` (``None`` draws ``b_f`` like the other biases).  Pass ``seed`` or ``rng``,
     not both.
     """
-    if min(input_size, hidden_size) < 1:
-        raise ValueError(f"sizes must be positive, got input_size={input_size}, hidden_size={hidden_size}")
-    if seed is not None and rng is not None:
-        raise ValueError("pass seed or rng, not both")
-    rng = rng if rng is not None else np.random.default_rng(seed)
-    scale = 1.0 / np.sqrt(hidden_size) if scale is None else float(scale)
-    params = {}
-    for g in GATES:
-        params[f"W_x{g}"] = rng.uniform(-scale, scale, size=(input_size, hidden_size)).astype(dtype)
-        params[f"W_h{g}"] = rng.uniform(-scale, scale, size=(hidden_size, hidden_size)).astype(dtype)
-        params[f"b_{g}"] = rng.uniform(-scale, scale, size=(hidden_size,)).astype(dtype)
+    rng = make_rng(seed, rng)
+    params = uniform_gate_params(GATES, input_size, hidden_size, rng, uniform_scale(hidden_size, scale), dtype)
     if forget_bias is not None:
         params["b_f"] = np.full(hidden_size, forget_bias, dtype=dtype)
     return params

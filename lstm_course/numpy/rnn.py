@@ -17,6 +17,8 @@ from typing import Mapping
 
 import numpy as np
 
+from lstm_course.numpy.init import make_rng, uniform_scale
+
 __all__ = [
     "RNNCache", "init_rnn_params", "rnn_step", "rnn_step_backward", "rnn_forward", "rnn_backward",
     "step_jacobians", "spectral_radius", "scale_spectral_radius",
@@ -86,10 +88,8 @@ def init_rnn_params(
     """
     if min(input_size, hidden_size) < 1 or (output_size is not None and output_size < 1):
         raise ValueError(f"sizes must be positive, got {input_size}, {hidden_size}, {output_size}")
-    if seed is not None and rng is not None:
-        raise ValueError("pass seed or rng, not both")
-    rng = rng if rng is not None else np.random.default_rng(seed)
-    scale = 1.0 / np.sqrt(hidden_size) if scale is None else float(scale)
+    rng = make_rng(seed, rng)
+    scale = uniform_scale(hidden_size, scale)
     shapes = {"W_xh": (input_size, hidden_size), "W_hh": (hidden_size, hidden_size), "b_h": (hidden_size,)}
     if output_size is not None:
         shapes |= {"W_hq": (hidden_size, output_size), "b_q": (output_size,)}
