@@ -394,6 +394,26 @@ def lstm_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence
     return _read(obj, _gradient_reader(grads, variables), gradients=True)
 
 
+def _load_keras_bidirectional(obj: Any, plist: Sequence[Mapping[str, Any]], input_size: int,
+                              load: Callable[[Any, Mapping[str, Any]], Any]) -> None:
+    """Write the forward and backward dicts into a ``keras.layers.Bidirectional`` (built on demand)."""
+    _check_count(plist, 2, "keras.layers.Bidirectional")
+    if not obj.built:
+        obj.build((None, None, input_size))
+    load(obj.forward_layer, plist[0])
+    load(obj.backward_layer, plist[1])
+
+
+def _built_tf_scratch(obj: Any, is_rnn_layer: bool, input_size: int) -> Any:
+    """The object holding a TF scratch cell's variables, built for ``input_size`` if needed."""
+    if is_rnn_layer:
+        _keras_build(obj, input_size)
+        return obj.cell
+    if not getattr(obj, "built", True):
+        obj.build((None, input_size))
+    return obj
+
+
 def load_lstm_params(obj: Any, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
     """Write parameter dict(s) into ``obj`` (any object :func:`lstm_params` reads, except dicts).
 
@@ -421,19 +441,10 @@ def load_lstm_params(obj: Any, params: Mapping[str, Any] | Sequence[Mapping[str,
         _check_count(plist, 1, "keras.layers.LSTM")
         _load_keras_lstm(obj, plist[0])
     elif kind == "keras_bidirectional":
-        _check_count(plist, 2, "keras.layers.Bidirectional")
-        if not obj.built:
-            obj.build((None, None, np.shape(plist[0]["W_xi"])[0]))
-        load_lstm_params(obj.forward_layer, plist[0])
-        load_lstm_params(obj.backward_layer, plist[1])
+        _load_keras_bidirectional(obj, plist, np.shape(plist[0]["W_xi"])[0], load_lstm_params)
     else:
         _check_count(plist, 1, type(obj).__name__)
-        target = obj
-        if kind == "tf_scratch_rnn":
-            _keras_build(obj, np.shape(plist[0]["W_xi"])[0])
-            target = obj.cell
-        elif not getattr(obj, "built", True):
-            obj.build((None, np.shape(plist[0]["W_xi"])[0]))
+        target = _built_tf_scratch(obj, kind == "tf_scratch_rnn", np.shape(plist[0]["W_xi"])[0])
         for n in LSTM_PARAM_NAMES:
             _assign(getattr(target, n), _to_numpy(plist[0][n]), n)
     return obj
@@ -705,19 +716,10 @@ def load_gru_params(obj: Any, params: Mapping[str, Any] | Sequence[Mapping[str, 
         _check_count(plist, 1, "keras.layers.GRU")
         _load_keras_gru(obj, plist[0])
     elif kind == "keras_bidirectional":
-        _check_count(plist, 2, "keras.layers.Bidirectional")
-        if not obj.built:
-            obj.build((None, None, np.shape(plist[0]["W_xr"])[0]))
-        load_gru_params(obj.forward_layer, plist[0])
-        load_gru_params(obj.backward_layer, plist[1])
+        _load_keras_bidirectional(obj, plist, np.shape(plist[0]["W_xr"])[0], load_gru_params)
     else:
         _check_count(plist, 1, type(obj).__name__)
-        target = obj
-        if kind == "gru_tf_scratch_rnn":
-            _keras_build(obj, np.shape(plist[0]["W_xr"])[0])
-            target = obj.cell
-        elif not getattr(obj, "built", True):
-            obj.build((None, np.shape(plist[0]["W_xr"])[0]))
+        target = _built_tf_scratch(obj, kind == "gru_tf_scratch_rnn", np.shape(plist[0]["W_xr"])[0])
         _same_variant(plist, target.variant, f"{type(target).__name__}(variant={target.variant!r})")
         for n in _gru_names(target.variant):
             _assign(getattr(target, n), _to_numpy(plist[0][n]), n)
