@@ -222,25 +222,39 @@ def plot_flow(curves: Mapping[str, np.ndarray], *, title: str = "", ax: Any = No
                       title=title, logy=True, ax=ax)
 
 
+def _second_block_gates(rnn: nn.Module, kind: type, X: torch.Tensor | np.ndarray, caller: str) -> np.ndarray:
+    """``sigmoid`` of the second gate block of a one-layer ``nn.LSTM`` (f of i,f,g,o) or ``nn.GRU`` (z of r,z,n).
+
+    Returns ``(steps, batch, hidden)``; ``H_{t-1}`` comes from running the module on ``X``.
+    """
+    if not isinstance(rnn, kind) or rnn.num_layers != 1 or rnn.bidirectional:
+        raise TypeError(f"{caller} needs a one-layer, unidirectional torch.nn.{kind.__name__}")
+    rnn = copy.deepcopy(rnn).cpu()
+    X = torch.as_tensor(X, dtype=rnn.weight_ih_l0.dtype).cpu()
+    if X.ndim != 3 or X.shape[2] != rnn.input_size:
+        raise ValueError(f"X: expected shape (steps, batch, {rnn.input_size}), received {tuple(X.shape)}")
+    H = rnn.hidden_size
+    W_x, W_h = rnn.weight_ih_l0[H:2 * H].T, rnn.weight_hh_l0[H:2 * H].T
+    b = rnn.bias_ih_l0[H:2 * H] + rnn.bias_hh_l0[H:2 * H]
+    with torch.no_grad(), single_thread():
+        outputs, _ = rnn(X)
+        H_prev = torch.cat([torch.zeros_like(outputs[:1]), outputs[:-1]])
+        return torch.sigmoid(X @ W_x + H_prev @ W_h + b).numpy()
+
+
+def _direct_path_norms(gates: np.ndarray) -> np.ndarray:
+    """``max_j prod_{k=T-d+1}^{T} g_k[j]`` for d = 1 .. T-1: gates ``(steps, batch, hidden)`` → ``(steps - 1, batch)``."""
+    products = np.cumprod(gates.astype(np.float64)[:0:-1], axis=0)   # g_T, g_T g_{T-1}, ... (excludes g_1)
+    return products.max(axis=-1)
+
+
 def forget_gates(lstm: nn.LSTM, X: torch.Tensor | np.ndarray) -> np.ndarray:
     """The forget-gate activations ``f_t`` of a one-layer ``nn.LSTM`` along the inputs ``X``.
 
     ``f_t = sigmoid(X_t @ W_xf + H_{t-1} @ W_hf + b_f)`` with the f block (second of i, f, g, o) of
     PyTorch's weights.  Returns ``(steps, batch, hidden)``.
     """
-    if not isinstance(lstm, nn.LSTM) or lstm.num_layers != 1 or lstm.bidirectional:
-        raise TypeError("forget_gates needs a one-layer, unidirectional torch.nn.LSTM")
-    lstm = copy.deepcopy(lstm).cpu()
-    X = torch.as_tensor(X, dtype=lstm.weight_ih_l0.dtype).cpu()
-    if X.ndim != 3 or X.shape[2] != lstm.input_size:
-        raise ValueError(f"X: expected shape (steps, batch, {lstm.input_size}), received {tuple(X.shape)}")
-    H = lstm.hidden_size
-    W_xf, W_hf = lstm.weight_ih_l0[H:2 * H].T, lstm.weight_hh_l0[H:2 * H].T
-    b_f = lstm.bias_ih_l0[H:2 * H] + lstm.bias_hh_l0[H:2 * H]
-    with torch.no_grad(), single_thread():
-        outputs, _ = lstm(X)
-        H_prev = torch.cat([torch.zeros_like(outputs[:1]), outputs[:-1]])
-        return torch.sigmoid(X @ W_xf + H_prev @ W_hf + b_f).numpy()
+    return _second_block_gates(lstm, nn.LSTM, X, "forget_gates")
 
 
 def forget_path_norms(lstm: nn.LSTM, X: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -250,9 +264,7 @@ def forget_path_norms(lstm: nn.LSTM, X: torch.Tensor | np.ndarray) -> np.ndarray
     ``max_j prod_{k=T-d+1}^{T} f_k[j]``.  Same layout as :func:`jacobian_norms`:
     ``(steps - 1, batch)``, row ``k`` = distance ``k + 1``.
     """
-    f = forget_gates(lstm, X).astype(np.float64)          # (steps, batch, hidden)
-    products = np.cumprod(f[:0:-1], axis=0)               # f_T, f_T f_{T-1}, ... (excludes f_1)
-    return products.max(axis=-1)
+    return _direct_path_norms(forget_gates(lstm, X))
 
 
 def cell_state_jacobian(module: nn.Module, x_t: torch.Tensor, h_prev: torch.Tensor,
@@ -307,19 +319,7 @@ def update_gates(gru: nn.GRU, X: torch.Tensor | np.ndarray) -> np.ndarray:
     PyTorch's weights and ``b_z = bias_ih + bias_hh`` of that block.  Returns ``(steps, batch, hidden)``.
     The GRU's counterpart of :func:`forget_gates`: ``H_t = z_t * H_{t-1} + (1 - z_t) * H~_t``.
     """
-    if not isinstance(gru, nn.GRU) or gru.num_layers != 1 or gru.bidirectional:
-        raise TypeError("update_gates needs a one-layer, unidirectional torch.nn.GRU")
-    gru = copy.deepcopy(gru).cpu()
-    X = torch.as_tensor(X, dtype=gru.weight_ih_l0.dtype).cpu()
-    if X.ndim != 3 or X.shape[2] != gru.input_size:
-        raise ValueError(f"X: expected shape (steps, batch, {gru.input_size}), received {tuple(X.shape)}")
-    H = gru.hidden_size
-    W_xz, W_hz = gru.weight_ih_l0[H:2 * H].T, gru.weight_hh_l0[H:2 * H].T
-    b_z = gru.bias_ih_l0[H:2 * H] + gru.bias_hh_l0[H:2 * H]
-    with torch.no_grad(), single_thread():
-        outputs, _ = gru(X)
-        H_prev = torch.cat([torch.zeros_like(outputs[:1]), outputs[:-1]])
-        return torch.sigmoid(X @ W_xz + H_prev @ W_hz + b_z).numpy()
+    return _second_block_gates(gru, nn.GRU, X, "update_gates")
 
 
 def update_path_norms(gru: nn.GRU, X: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -328,6 +328,4 @@ def update_path_norms(gru: nn.GRU, X: torch.Tensor | np.ndarray) -> np.ndarray:
     The analogue of :func:`forget_path_norms`: row ``d - 1`` holds ``max_j prod_{k=T-d+1}^{T} z_k[j]``;
     shape ``(steps - 1, batch)``, the layout of :func:`jacobian_norms`.
     """
-    z = update_gates(gru, X).astype(np.float64)            # (steps, batch, hidden)
-    products = np.cumprod(z[:0:-1], axis=0)                # z_T, z_T z_{T-1}, ... (excludes z_1)
-    return products.max(axis=-1)
+    return _direct_path_norms(update_gates(gru, X))
