@@ -22,6 +22,7 @@ from torch import nn
 from lstm_course.config import by_profile
 from lstm_course.runtime import get_device
 from lstm_course.experiments.common import KINDS, Table, make_recurrent, markdown_table, single_thread
+from lstm_course.torch.training import clipped_step
 
 __all__ = [
     "BASELINE_MSE", "adding_batch", "baseline_mse", "settings", "AddingModel", "AddingResult",
@@ -151,11 +152,7 @@ def train_adding(
         for _ in range(max_steps):
             X, y = (torch.from_numpy(a).to(device) for a in adding_batch(steps, batch_size, rng=rng))
             loss = nn.functional.mse_loss(model(X), y)
-            optimizer.zero_grad()
-            loss.backward()
-            if clip:
-                nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
+            clipped_step(model, optimizer, loss, clip)
             history.append(loss.item())
             if stop_below and len(history) >= window and np.mean(history[-window:]) < stop_below:
                 break

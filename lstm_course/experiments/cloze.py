@@ -32,6 +32,7 @@ from lstm_course.config import by_profile
 from lstm_course.experiments.common import single_thread
 from lstm_course.params import parameter_count
 from lstm_course.runtime import get_device, set_seed
+from lstm_course.torch.training import clipped_step
 
 __all__ = ["settings", "ClozeBatch", "mask_windows", "window_starts", "ClozeModel", "ClozeResult",
            "train_cloze", "held_out_batch", "cloze_accuracy", "accuracy_by_kind", "KINDS", "frequency_baseline", "matching_hidden_size", "run_cloze", "fill_in"]
@@ -154,11 +155,7 @@ def train_cloze(model: ClozeModel, corpus: Sequence[int], *, train_steps: int, b
         batch = mask_windows(corpus, starts, window, mask_index=model.mask_index, mask_prob=mask_prob, rng=rng)
         batch = ClozeBatch(*(t.to(device) for t in (batch.inputs, batch.targets, batch.mask)))
         loss = _masked_loss(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+        clipped_step(model, opt, loss, clip)
         losses.append(loss.item())
     return losses
 

@@ -26,6 +26,7 @@ from torch.nn import functional as F
 from lstm_course.lm_history import LMHistory, epoch_bar
 from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.lm import RNNLM, detach_state
+from lstm_course.torch.training import clipped_step
 
 __all__ = ["lm_loss", "evaluate_perplexity", "make_optimizer", "train_lm"]
 
@@ -152,11 +153,7 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
             state = None if random_iter else detach_state(state)
             logits, state = model(X, state)
             loss = lm_loss(logits, Y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
+            clipped_step(model, opt, loss, clip)
             total += loss.item() * Y.numel()
             count += Y.numel()
         if device.type == "cuda":

@@ -16,6 +16,7 @@ from lstm_course.data.reviews import EncodedReviews
 from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.sentiment.batching import make_loader
 from lstm_course.torch.sentiment.model import SentimentLSTM
+from lstm_course.torch.training import clipped_step
 
 
 @dataclass
@@ -136,10 +137,7 @@ def fit(model: SentimentLSTM, train: EncodedReviews, valid: EncodedReviews, conf
             labels = batch["labels"].to(device)
             logits = model(batch["tokens"].to(device), batch["lengths"])
             loss = loss_fn(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-            optimizer.step()
+            clipped_step(model, optimizer, loss, config.clip_norm)
             total_loss += loss.item() * len(labels)
             correct += int(((logits > 0) == (labels > 0.5)).sum())
             seen += len(labels)
