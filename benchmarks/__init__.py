@@ -2,7 +2,7 @@
 
 The measuring code lives in the package (:mod:`lstm_course.experiments.speed` for timing, FLOPs,
 the matmul peak and the table; :mod:`lstm_course.experiments.speed_impls` for the rows), because
-chapter 8 runs the same measurements live.  This directory adds what only the harness needs: the
+chapter 10 runs the same measurements live.  This directory adds what only the harness needs: the
 command line (:mod:`benchmarks.run`) and the results files (:mod:`benchmarks.report`) in
 ``benchmarks/results/``.
 """

@@ -9,7 +9,7 @@ from lstm_course.experiments.speed import device_slug, results_markdown
 
 __all__ = ["RESULTS_DIR", "results_name", "write_results"]
 
-#: Where ``python -m benchmarks.run`` writes by default (and where chapter 8 reads).
+#: Where ``python -m benchmarks.run`` writes by default (and where chapter 10 reads).
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 

@@ -111,7 +111,7 @@ def test_quick_setting_compares_models_of_equal_size():
     assert max(counts) / min(counts) < 1.05  # same width, about the same number of parameters
 
 
-# --- chapter 9 self-checks -------------------------------------------------------------------
+# --- chapter 11 self-checks -------------------------------------------------------------------
 
 from lstm_course import check  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Self-checks for chapter 8: the FLOP count of a recurrent layer and the fraction of the peak.
+"""Self-checks for chapter 10: the FLOP count of a recurrent layer and the fraction of the peak.
 
 Each check calls the learner's function on several sizes, compares it with
 :func:`lstm_course.experiments.speed.flops_per_token` and, on the first mismatch, raises

@@ -1,4 +1,4 @@
-"""Self-checks for chapter 9: reading PyTorch's LSTM layout, and what a decoder keeps per step.
+"""Self-checks for chapter 11: reading PyTorch's LSTM layout, and what a decoder keeps per step.
 
 * :func:`torch_lstm_to_d2l` — turn ``nn.LSTM``'s stacked weights (gate order i, f, g, o, two biases)
   into the course's d2l parameter dict;
