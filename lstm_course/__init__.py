@@ -26,8 +26,8 @@ from lstm_course.runtime import get_device, set_seed
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = {
-    "check", "cli", "config", "convert", "data", "experiments", "numpy", "params",
-    "plot", "runtime", "tf", "torch",
+    "check", "claims", "cli", "config", "convert", "data", "experiments", "numpy", "params",
+    "plot", "results", "runtime", "tf", "torch",
 }
 
 __all__ = ["__version__", "profile", "by_profile", "PROFILES", "get_device", "set_seed",

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 #: The command groups, one module of this package each (``lstm-course GROUP ...``).
-COMMAND_MODULES = ("data", "lm", "sentiment")
+COMMAND_MODULES = ("data", "lm", "sentiment", "reproduce")
 
 
 class UsageError(Exception):
