@@ -110,15 +110,26 @@ def versions() -> dict[str, str]:
     return found
 
 
-def provenance(*, command: str, wall_seconds: float, device: str, profile: str,
-               threads: int | None, root: Path | None = None) -> dict[str, Any]:
-    """The provenance block of a results file (see the module docstring)."""
+def git_state(root: Path | None = None) -> tuple[str, bool | None]:
+    """``(commit, dirty)`` of the checkout: take it *before* a long run starts."""
     root = root or repo_root()
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
+    return (_git("rev-parse", "HEAD", cwd=root) or "unknown",
+            bool(status) if status is not None else None)
+
+
+def provenance(*, command: str, wall_seconds: float, device: str, profile: str,
+               threads: int | None, root: Path | None = None,
+               git: tuple[str, bool | None] | None = None) -> dict[str, Any]:
+    """The provenance block of a results file (see the module docstring).
+
+    ``git`` is :func:`git_state` taken when the run started (default: now).
+    """
+    commit, dirty = git or git_state(root)
     return {
         "command": command,
-        "commit": _git("rev-parse", "HEAD", cwd=root) or "unknown",
-        "dirty": bool(status) if status is not None else None,
+        "commit": commit,
+        "dirty": dirty,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": device,
         "profile": profile,
@@ -277,9 +288,11 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
     """
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
     from lstm_course.claims import RECORD_ENV
 
     root = repo_root(notebook.parent)
+    git = git_state(root)
     nb = nbformat.read(notebook, as_version=4)
     with tempfile.TemporaryDirectory(prefix="lstm-course-record-") as tmp:
         record_to = Path(tmp) / "values.json"
@@ -293,6 +306,10 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(notebook.parent)}})
             client.execute()
+        except CellExecutionError as exc:
+            first = str(exc).strip().splitlines()
+            raise ResultsError(f"{notebook.name}: a cell failed in the {profile} profile: "
+                               f"{first[-1] if first else exc}") from exc
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -306,7 +323,7 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
     device = values.pop("run_device", "cpu")
     threads_used = values.pop("run_threads", threads)
     prov = provenance(command=command, wall_seconds=wall, device=device_description(str(device)),
-                      profile=profile, threads=threads_used, root=root)
+                      profile=profile, threads=threads_used, root=root, git=git)
     path = write_results(chapter, notebook.stem, values, prov, folder=folder)
     log(f"{notebook.name}: {len(values)} values in {_duration(wall)} -> {path}")
     return path
