@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "book").rglob("*.ipynb"))
-COLAB_MARKER = 'if importlib.util.find_spec("lstm_course") is None:'
+from notebook_tools import (COLAB_MARKER, NOTEBOOKS, ROOT, colab_cell, colab_source,
+                            installed_extras, needed_extras)
 
 
 def _pyproject() -> dict:
@@ -113,12 +112,27 @@ def test_colab_cell_is_a_no_op_when_the_package_is_installed(path):
              "subprocess.run = _refuse\n")
     result = subprocess.run([sys.executable, "-c", guard + cell], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "git+https://github.com/lstm-course/lstm-course" in cell, "install source: the repository URL"
+    assert "git+https://github.com/lstm-course/" in cell, "install source: the repository URL"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_colab_cell_is_hidden_on_the_site_and_installs_what_the_page_imports(path):
+    cell = colab_cell(path)
+    assert "remove-cell" in cell.get("metadata", {}).get("tags", []), \
+        "tag the Colab setup cell remove-cell: Colab runs it, the site does not show it"
+    needed, installed = needed_extras(path), installed_extras(path)
+    assert installed == needed, (f"the page imports what the extras {sorted(needed)} provide, "
+                                 f"its Colab cell installs {sorted(installed)}")
+    url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+    assert "".join(cell["source"]) == colab_source(needed, url), \
+        "write the Colab cell with tests/notebook_tools.colab_source (same text on every page)"
 
 
 def test_repository_url_is_the_same_everywhere():
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     url = config["repository"]["url"]
     assert _pyproject()["project"]["urls"]["Homepage"] == url
+    host, _, name = url.rpartition("/")
     for path in NOTEBOOKS:
-        assert f"git+{url}" in path.read_text(encoding="utf-8"), path
+        cell = "".join(colab_cell(path)["source"])
+        assert f'git+{host}/"' in cell and f'"{name}"]' in cell, path

@@ -1,0 +1,32 @@
+"""Numbers that may stand in the prose of the notebooks without a glue role.
+
+A number in a markdown cell that a run produced (an accuracy, a perplexity, a speed, a ratio, a
+count from the data, a decay factor) must be glued (``{glue:text}`name:.3f```).  What is left here
+are constants that are not results: settings the page fixes in code, confidence levels, exact
+formulas worked out by hand.  Each entry is a phrase as it stands in the prose (the number with
+enough words around it to be unambiguous) and the reason it is not a result.  Prefer gluing a
+setting from the code that sets it over adding an entry.
+
+Keyed by chapter folder; each chapter keeps its own block.
+"""
+from __future__ import annotations
+
+ALLOWED: dict[str, dict[str, str]] = {
+    "*": {
+        "95% 置信": "the confidence level of every interval in the book (a choice, not a result)",
+        "95% Wilson": "the confidence level of every interval in the book (a choice, not a result)",
+    },
+    "ch01_rnn": {},
+    "ch02_gradients": {},
+    "ch03_lstm": {},
+    "ch04_language_model": {},
+    "ch05_gru": {},
+    "ch06_deep_bidirectional": {},
+    "ch07_sentiment": {},
+    "ch08_seq2seq": {},
+    "ch09_timeseries": {},
+    "ch10_performance": {},
+    "ch11_summary": {},
+    "preface": {},
+    "appendix": {},
+}
