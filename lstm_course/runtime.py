@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import random
 import sys
 from typing import Any
@@ -73,3 +75,38 @@ def get_device(prefer: str | None = None) -> Any:
 def _mps_available(torch: Any) -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
+
+
+@contextmanager
+def full_float32() -> Iterator[None]:
+    """Run the block in full float32 precision: TF32 matrix products off in PyTorch and TensorFlow.
+
+    On Ampere-or-newer NVIDIA GPUs both frameworks may compute float32 matrix products with
+    TF32 (10-bit mantissa), which makes two correct implementations differ by ~1e-3.  The
+    equivalence checks of the book run inside this context; on a CPU it changes nothing.
+    The previous settings are restored on exit.
+    """
+    restore: list[Any] = []
+    if _installed("torch"):
+        import torch
+
+        matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+
+        def _torch_back() -> None:
+            torch.backends.cuda.matmul.allow_tf32 = matmul
+            torch.backends.cudnn.allow_tf32 = cudnn
+
+        restore.append(_torch_back)
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        enabled = tf.config.experimental.tensor_float_32_execution_enabled()
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+        restore.append(lambda: tf.config.experimental.enable_tensor_float_32_execution(enabled))
+    try:
+        yield
+    finally:
+        for undo in reversed(restore):
+            undo()
