@@ -110,3 +110,17 @@ def full_float32() -> Iterator[None]:
     finally:
         for undo in reversed(restore):
             undo()
+
+
+def synchronize(device: Any) -> None:
+    """Wait until queued work on ``device`` (CUDA or MPS) has finished; a no-op on the CPU.
+
+    Timers must call it before reading the clock: GPU kernels run asynchronously.
+    """
+    import torch
+
+    kind = torch.device(device).type if not hasattr(device, "type") else device.type
+    if kind == "cuda":
+        torch.cuda.synchronize(device)
+    elif kind == "mps":
+        torch.mps.synchronize()

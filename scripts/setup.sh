@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install everything the course needs. Idempotent: re-running is cheap.
-#   scripts/setup.sh            Python packages (torch CPU, tensorflow-cpu, the package [torch,book,dev], d2l)
+#   scripts/setup.sh            Python packages (torch CPU, tensorflow-cpu, the package [torch,seq2seq,timeseries,book,dev], d2l)
 #   scripts/setup.sh --browser  also Debian's chromium + fonts-noto-cjk for the browser check
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   python -m pip install -q --upgrade pip
   python -m pip install -q "$TORCH_SPEC" "$TF_SPEC"
-  python -m pip install -q -e ".[torch,book,dev]"
+  python -m pip install -q -e ".[torch,seq2seq,timeseries,book,dev]"
   python -m pip install -q --no-deps "$D2L_SPEC"
   echo "$want" > "$stamp"
 fi
