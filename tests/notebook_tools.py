@@ -14,6 +14,26 @@ EXTRA_OF = {"torch": "torch", "tensorflow": "tf", "keras": "tf", "cn2an": "seq2s
             "statsmodels": "timeseries", "d2l": "tf"}
 
 
+def toc_notebooks() -> list[Path]:
+    """The notebooks the book builds: ``file`` entries and ``glob`` sections of ``_toc.yml``."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[Path] = []
+
+    def visit(entries: list[dict]) -> None:
+        for entry in entries:
+            if "file" in entry:
+                found.extend(ROOT.glob(f"{entry['file']}.ipynb"))
+            if "glob" in entry:
+                found.extend(sorted(ROOT.glob(f"{entry['glob']}.ipynb")))
+            visit(entry.get("sections", []))
+
+    for part in toc["parts"]:
+        visit(part["chapters"])
+    return sorted(set(found))
+
+
 def cells(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 

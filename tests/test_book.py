@@ -20,6 +20,14 @@ def test_jupyter_book_is_1x():
     assert major == 1, "Jupyter Book 2.x ignores _config.yml/_toc.yml; this course needs 1.x"
 
 
+def test_book_builds_without_warnings(book_build, built_site):
+    """``-W``: a warning (a broken reference, a failed notebook, a missing glue) fails the build."""
+    warnings = [line for line in book_build.output.splitlines()
+                if "WARNING" in line or "ERROR" in line]
+    assert book_build.returncode == 0, (
+        "jupyter-book build -W failed:\n" + "\n".join(warnings[:60] or [book_build.output[-8000:]]))
+
+
 def test_site_has_index_and_every_toc_page(built_site):
     import yaml
 
