@@ -6,7 +6,7 @@ export LSTM_COURSE_PROFILE ?= quick
 export LSTM_COURSE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 VENV := . .venv/bin/activate &&
 
-.PHONY: setup book test unit notebooks strip bench clean
+.PHONY: setup book test unit notebooks strip bench results clean
 
 setup:            ## create .venv and install the course's packages
 	scripts/setup.sh
@@ -33,3 +33,7 @@ bench: setup      ## throughput benchmark of every LSTM implementation (writes b
 
 clean:
 	rm -rf _build .pytest_cache
+
+results: setup    ## record a chapter's full-profile results: make results CHAPTER=ch07_sentiment [NOTEBOOKS="02_training"]
+	@test -n "$(CHAPTER)" || { echo "usage: make results CHAPTER=chNN_name [NOTEBOOKS=...]" >&2; exit 2; }
+	$(VENV) lstm-course reproduce $(CHAPTER) $(NOTEBOOKS)
