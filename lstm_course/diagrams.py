@@ -9,6 +9,10 @@ so the figures render in a notebook and in the built site without any JavaScript
 * :func:`draw_unrolled_lstm` — the same cell repeated over time, ``C`` and ``h`` passed along.
 * :func:`plot_gate_activations` — one heat map per gate, ``(steps, units)``, with the characters
   of a text as the time axis.
+* :func:`draw_folded_and_unfolded_rnn` — the RNN drawn with its loop (folded) and unrolled over
+  time, the same ``W_xh``, ``W_hh``, ``W_hq`` at every step.
+* :func:`draw_task_topologies` — one-to-many, many-to-one, many-to-many (aligned) and
+  encoder–decoder, side by side.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from matplotlib import pyplot as plt
 
 from lstm_course.plot import heatmap, setup_chinese_font
 
-__all__ = ["GATE_COLORS", "draw_lstm_cell", "draw_unrolled_lstm", "plot_gate_activations"]
+__all__ = ["GATE_COLORS", "draw_lstm_cell", "draw_unrolled_lstm", "plot_gate_activations",
+           "draw_folded_and_unfolded_rnn", "draw_task_topologies"]
 
 #: One colour per gate letter (d2l letters; ``"c"`` is the candidate memory cell).
 GATE_COLORS = {"f": "#d62728", "i": "#2ca02c", "c": "#9467bd", "o": "#1f77b4"}
@@ -211,3 +216,111 @@ def plot_gate_activations(
     if title:
         fig.suptitle(title)
     return fig
+
+
+_RNN_FILL, _RNN_EDGE = "#dbe9f6", "#1f4e79"
+_IO_FILL = {"x": "#fde9d9", "o": "#e2f0d9"}
+
+
+def _node(ax: Any, xy: tuple[float, float], text: str, kind: str = "h", *,
+          w: float = 0.9, h: float = 0.6, fontsize: float = 11) -> None:
+    """A labelled box: ``kind`` ``"h"`` (a recurrent cell), ``"x"`` (input) or ``"o"`` (output)."""
+    fill = _RNN_FILL if kind == "h" else _IO_FILL[kind]
+    edge = _RNN_EDGE if kind == "h" else "#888888"
+    x, y = xy
+    ax.add_patch(patches.FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05",
+                                        facecolor=fill, edgecolor=edge, lw=1.3, zorder=3))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, zorder=4)
+
+
+def draw_folded_and_unfolded_rnn(steps: int = 4, ax: Any = None, *,
+                                 title: str = "折叠（左）与按时间展开（右）的 RNN") -> Any:
+    """Draw the RNN folded (one cell with a loop) and unrolled over ``steps`` steps.
+
+    Every unrolled step uses the same ``W_xh`` (up), ``W_hh`` (right) and ``W_hq`` (up to the
+    output): unrolling copies the computation, not the parameters.  Returns the Axes.
+    """
+    if not 2 <= steps <= 6:
+        raise ValueError(f"steps: expected 2 to 6 steps, received {steps}")
+    width = 4.7 + 1.8 * steps
+    ax = _canvas(ax, (min(2.0 + 1.45 * steps, 12), 3.9), (-0.3, width), (-0.9, 4.2))
+    # folded: x -> h (with a loop) -> o
+    _node(ax, (1.0, 0.0), "$x_t$", "x")
+    _node(ax, (1.0, 1.7), "$h_t$")
+    _node(ax, (1.0, 3.4), "$o_t$", "o")
+    _line(ax, [(1.0, 0.3), (1.0, 1.4)], shrink=2)
+    _line(ax, [(1.0, 2.0), (1.0, 3.1)], shrink=2)
+    ax.add_patch(patches.FancyArrowPatch((1.45, 1.85), (1.45, 1.55), connectionstyle="arc3,rad=-2.2",
+                                         arrowstyle="-|>", mutation_scale=12, color=_LINE, lw=1.5))
+    ax.text(2.05, 1.7, "$W_{hh}$", fontsize=9, color="#555", va="center")
+    ax.text(0.85, 0.85, "$W_{xh}$", fontsize=9, color="#555", ha="right")
+    ax.text(0.85, 2.55, "$W_{hq}$", fontsize=9, color="#555", ha="right")
+    ax.text(1.0, -0.75, "折叠：一个单元和一条回路", fontsize=9.5, ha="center")
+    ax.annotate("", xy=(3.55, 1.7), xytext=(2.75, 1.7),
+                arrowprops=dict(arrowstyle="simple", color="#bbbbbb"))
+    ax.text(3.15, 2.0, "展开", fontsize=9, ha="center", color="#777")
+    left = 5.0
+    for k in range(steps):
+        x = left + 1.8 * k
+        t = str(k + 1) if k < steps - 1 else "T"
+        _node(ax, (x, 0.0), f"$x_{{{t}}}$", "x")
+        _node(ax, (x, 1.7), f"$h_{{{t}}}$")
+        _node(ax, (x, 3.4), f"$o_{{{t}}}$", "o")
+        _line(ax, [(x, 0.3), (x, 1.4)], shrink=2)
+        _line(ax, [(x, 2.0), (x, 3.1)], shrink=2)
+        start = x - 1.35 if k else x - 0.95
+        _line(ax, [(start, 1.7), (x - 0.47, 1.7)], shrink=1)
+        ax.text(x - 0.9, 1.82, "$W_{hh}$", fontsize=8, color="#555", ha="center", va="bottom")
+    ax.text(left - 0.95, 1.45, "$h_0$", fontsize=10, ha="left", va="top")
+    ax.text(left + 0.9 * (steps - 1), -0.75, "展开：每个时间步共用同一组 $W_{xh}, W_{hh}, W_{hq}$",
+            fontsize=9.5, ha="center")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def _topology(ax: Any, left: float, inputs: Sequence[int], outputs: Sequence[int], cells: int,
+              *, split: int | None = None) -> None:
+    """Cells ``0..cells-1`` in a row; inputs under ``inputs``, outputs over ``outputs``.
+    ``split`` colours the cells from that index on as the decoder."""
+    for k in range(cells):
+        x = left + 1.05 * k
+        decoder = split is not None and k >= split
+        ax.add_patch(patches.FancyBboxPatch((x - 0.35, 1.15), 0.7, 0.7, boxstyle="round,pad=0.04",
+                                            facecolor="#e8dcf5" if decoder else _RNN_FILL,
+                                            edgecolor="#6a3d9a" if decoder else _RNN_EDGE,
+                                            lw=1.2, zorder=3))
+        if k:
+            _line(ax, [(x - 0.7, 1.5), (x - 0.37, 1.5)], shrink=1)
+        if k in inputs:
+            _node(ax, (x, 0.0), "$x$", "x", w=0.6, h=0.5, fontsize=10)
+            _line(ax, [(x, 0.25), (x, 1.13)], shrink=1)
+        if k in outputs:
+            _node(ax, (x, 3.0), "$y$", "o", w=0.6, h=0.5, fontsize=10)
+            _line(ax, [(x, 1.87), (x, 2.75)], shrink=1)
+
+
+def draw_task_topologies(ax: Any = None, *,
+                         title: str = "循环网络的四种任务结构（蓝：循环单元；紫：解码器）") -> Any:
+    """Four panels: 一对多 (e.g. generating text from a start token), 多对一 (classifying a
+    review), 多对多·对齐 (tagging every token), 编码器–解码器 (translation: read all, then write).
+
+    Returns the Axes.
+    """
+    ax = _canvas(ax, (12, 3.2), (-0.6, 21.9), (-1.35, 3.6))
+    panels = [
+        ("一对多", "例：给定开头生成文本", [0], [0, 1, 2, 3], 4, None),
+        ("多对一", "例：评论情感分类", [0, 1, 2, 3], [3], 4, None),
+        ("多对多（对齐）", "例：逐字标注、语言模型", [0, 1, 2, 3], [0, 1, 2, 3], 4, None),
+        ("编码器–解码器", "例：翻译、数字转中文读法", [0, 1, 2], [3, 4, 5], 6, 3),
+    ]
+    left = 0.0
+    for name, example, inputs, outputs, cells, split in panels:
+        _topology(ax, left, inputs, outputs, cells, split=split)
+        centre = left + 1.05 * (cells - 1) / 2
+        ax.text(centre, -0.62, name, fontsize=10.5, ha="center", va="center", weight="bold")
+        ax.text(centre, -1.08, example, fontsize=8.5, ha="center", va="center", color="#555")
+        left += 1.05 * cells + 0.9
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax

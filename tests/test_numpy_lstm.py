@@ -15,8 +15,9 @@ from matplotlib import pyplot as plt  # noqa: E402
 
 from lstm_course import check, diagrams  # noqa: E402
 from lstm_course.check import CheckFailed  # noqa: E402
+from lstm_course import convert  # noqa: E402
 from lstm_course.numpy.buggy_lstm import (  # noqa: E402
-    buggy_lstm_backward, buggy_lstm_forward, tied_grads, tied_params,
+    BUGGY_PARAM_NAMES, as_lstm_params, buggy_lstm_backward, buggy_lstm_forward, buggy_params,
 )
 from lstm_course.numpy.gradcheck import gradcheck, relative_error  # noqa: E402
 from lstm_course.numpy.lstm import (  # noqa: E402
@@ -150,8 +151,8 @@ def test_forward_and_gradients_equal_torch_float64(batch):
     assert max(np.abs(H_all - out).max(), np.abs(H_T - h_n).max(), np.abs(C_T - c_n).max()) <= 1e-12
     errors = {name: relative_error(grads[name], g) for name, g in torch_grads.items()}
     assert set(errors) == set(PARAM_NAMES) | {"X", "H0", "C0"}
-    assert max(errors.values()) <= 1e-6, errors
-    assert max(np.abs(grads[name] - g).max() for name, g in torch_grads.items()) <= 1e-6
+    assert max(errors.values()) <= 1e-10, errors
+    assert max(np.abs(grads[name] - g).max() for name, g in torch_grads.items()) <= 1e-10
 
 
 # ----------------------------------------------------------------------------- bad inputs
@@ -188,48 +189,35 @@ def test_bad_parameters_and_gradients_are_rejected():
 
 
 # ----------------------------------------------------------------------------- the wrong LSTM
-def test_buggy_lstm_fails_the_gradient_check():
-    params, X, state, rng = _setup(seed=3)
-    W, w_h, w_c = _loss_weights(rng, STEPS, BATCH)
-
-    def loss() -> float:
-        H_all, (H_T, C_T), _ = buggy_lstm_forward(X, state, params)
-        return float(np.sum(H_all * W) + np.sum(H_T * w_h) + np.sum(C_T * w_c))
-
-    _, _, cache = buggy_lstm_forward(X, state, params)
-    grads = buggy_lstm_backward(W, cache, dH_T=w_h, dC_T=w_c)
-    errors = gradcheck(loss, {**params, "X": X, "H0": state[0], "C0": state[1]}, grads)
-    # parameters the forward never reads get non-zero "gradients": error 1 (numeric gradient is 0)
-    for name in ("W_xf", "W_hf", "b_f", "W_xo", "W_ho", "b_o", "b_c"):
-        assert errors[name] == pytest.approx(1.0), (name, errors[name])
-    assert min(errors[name] for name in ("W_xi", "W_hi", "b_i", "W_xc", "W_hc", "X", "H0", "C0")) > 1e-3
+def test_buggy_lstm_shared_bias_fails_the_shape_check():
+    params, _, _, _ = _setup(seed=3)
+    wrong = buggy_params(params)
+    assert sorted(wrong) == sorted(BUGGY_PARAM_NAMES) and wrong["b"].shape == (H,)
+    assert sum(v.size for v in wrong.values()) == 4 * (D * H + H * H + H) - 3 * H
+    with pytest.raises(ValueError, match=r"missing \['b_i', 'b_f', 'b_o', 'b_c'\]"):
+        convert.load_lstm_params(torch.nn.LSTM(D, H).double(), wrong)
 
 
-def test_buggy_lstm_fails_the_equivalence_test_but_is_a_tied_lstm():
+def test_buggy_lstm_reads_the_cell_state_where_the_hidden_state_belongs():
     params, X, state, rng = _setup(seed=4)
-    H_buggy, (_, C_buggy), cache = buggy_lstm_forward(X, state, params)
-    out, _, _ = _torch_reference(params, X, state, *_loss_weights(rng, STEPS, BATCH))
-    assert np.abs(H_buggy - out).max() > 1e-2
-    np.testing.assert_array_equal(cache.I, cache.F)
-    np.testing.assert_array_equal(cache.I, cache.O)
-    H_tied, (_, C_tied), _ = lstm_forward(X, state, tied_params(params))
-    np.testing.assert_allclose(H_tied, H_buggy, atol=1e-14)
-    np.testing.assert_allclose(C_tied, C_buggy, atol=1e-14)
+    wrong = buggy_params(params)
+    H_buggy, _, _ = buggy_lstm_forward(X, state, wrong)
+    # the hidden state is never read: changing H0 changes nothing
+    H_other, _, _ = buggy_lstm_forward(X, (state[0] + 1.0, state[1]), wrong)
+    np.testing.assert_array_equal(H_buggy, H_other)
+    meant = as_lstm_params(wrong)
+    out, _, _ = _torch_reference(meant, X, state, *_loss_weights(rng, STEPS, BATCH))
+    H_meant, _, _ = lstm_forward(X, state, meant)
+    assert np.abs(H_meant - out).max() <= 1e-12        # the referee agrees with a real LSTM
+    assert np.abs(H_buggy - out).max() > 1e-2          # and exposes the wrong one
 
 
-def test_gradient_check_alone_cannot_see_a_wrong_forward_pass():
-    """The true derivative of the buggy forward passes the gradient check: only the equivalence test catches it."""
-    params, X, state, rng = _setup(seed=6)
+def test_buggy_lstm_backward_does_not_run():
+    params, X, state, rng = _setup(seed=5)
+    _, _, cache = buggy_lstm_forward(X, state, buggy_params(params))
     W, w_h, w_c = _loss_weights(rng, STEPS, BATCH)
-
-    def loss() -> float:
-        H_all, (H_T, C_T), _ = buggy_lstm_forward(X, state, params)
-        return float(np.sum(H_all * W) + np.sum(H_T * w_h) + np.sum(C_T * w_c))
-
-    _, _, cache = lstm_forward(X, state, tied_params(params))
-    grads = tied_grads(lstm_backward(W, cache, dH_T=w_h, dC_T=w_c))
-    errors = gradcheck(loss, {**params, "X": X, "H0": state[0], "C0": state[1]}, grads)
-    assert max(errors.values()) <= 1e-7, errors
+    with pytest.raises(ValueError, match="broadcast|mismatch"):
+        buggy_lstm_backward(W, cache, dH_T=w_h, dC_T=w_c)
 
 
 # ----------------------------------------------------------------------------- self-checks

@@ -89,7 +89,7 @@ def test_bptt_matches_torch_autograd_float64():
     for name, value in torch_grads.items():
         a, b = grads[name], value.numpy()
         rel = np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a) + np.abs(b)))
-        assert rel <= 1e-6, (name, rel)
+        assert rel <= 1e-10, (name, rel)
 
 
 def test_step_backward_is_what_bptt_uses():

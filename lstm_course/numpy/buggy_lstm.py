@@ -1,139 +1,137 @@
 """A deliberately WRONG NumPy LSTM — a teaching counter-example, never use it for anything else.
 
-It reproduces mistakes found in NumPy LSTMs that circulate online, and chapter 3 shows how the
-gradient check and an equivalence test against ``torch.nn.LSTM`` expose them:
+It reproduces, in code written for this course, the three bugs of a NumPy LSTM that is widely
+copied online.  Its weights are separate per gate (``W_xi, W_hi, ..., W_xc, W_hc``), so at first
+sight it looks right; chapter 3 shows which check exposes each bug:
 
-1. **One weight matrix for three gates.** The input, forget and output gates all compute
-   ``sigmoid(X_t @ W_xi + H_{t-1} @ W_hi + b)``, so ``I_t = F_t = O_t`` at every step and
-   ``W_xf, W_hf, W_xo, W_ho`` are never used.
-2. **One bias for all four gates.** ``b_i`` is added to every gate, the candidate included;
-   ``b_f, b_o, b_c`` are never used.
-3. **A backward pass that is not the derivative of this forward pass.** It is written as if the
-   gates had their own weights (so it returns non-zero gradients for parameters the forward
-   pass never reads, and too little for the shared ones), and it forgets the derivative of
-   ``tanh`` on the way from ``H_t`` into ``C_t`` (``dC = dH * O`` instead of
-   ``dH * O * (1 - tanh(C)**2)``).
+1. **One bias shared by all gates.** The parameters are eight weight matrices and a single bias
+   ``b`` of shape ``(hidden,)``; an LSTM has one bias per gate (``4h`` numbers, ``nn.LSTM`` even
+   ``8h``).  *The shape check* exposes it: loading the parameters into ``nn.LSTM`` with
+   :func:`lstm_course.convert.load_lstm_params` fails, naming the missing biases, and the
+   parameter count is ``3h`` short of ``4(dh + h^2 + h)``.
+2. **``C_{t-1}`` where ``H_{t-1}`` belongs.** Every gate computes
+   ``X_t @ W_xg + C_{t-1} @ W_hg + b``.  ``C`` and ``H`` have the same shape, so nothing raises;
+   *the comparison with* ``nn.LSTM`` (same weights, the shared bias copied into every gate)
+   exposes it: the outputs differ far beyond rounding.
+3. **A backward pass that does not run.** :func:`buggy_lstm_backward` multiplies by the weights
+   where their transposes belong (``dZ @ W_xg`` instead of ``dZ @ W_xg.T``); whenever
+   ``input_size != hidden_size`` it raises ``ValueError`` at the first step, so *the gradient
+   check*, which needs the gradients, fails at once.
 
 The signatures and the cache are those of :mod:`lstm_course.numpy.lstm`, so the same checks run
-on both.  :func:`tied_params` shows what the forward pass really computes: a correct LSTM whose
-three gates share one weight pair and whose four gates share one bias; :func:`tied_grads` turns
-that LSTM's (correct) gradients into the true gradients of the buggy forward pass — a backward
-pass that *does* pass the gradient check, although the forward pass is still not an LSTM.
+on both.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from lstm_course.numpy.lstm import (
-    GATES, PARAM_NAMES, LSTMCache, Params, State, _check_state, _expect, _sizes, sigmoid,
-)
+from lstm_course.numpy.lstm import GATES, LSTMCache, State, sigmoid
 
-__all__ = ["buggy_lstm_step", "buggy_lstm_forward", "buggy_lstm_backward", "tied_params", "tied_grads"]
+__all__ = ["BUGGY_PARAM_NAMES", "buggy_params", "as_lstm_params", "buggy_lstm_step",
+           "buggy_lstm_forward", "buggy_lstm_backward"]
+
+#: The nine arrays of the wrong LSTM: two weight matrices per gate and ONE bias.
+BUGGY_PARAM_NAMES = tuple(f"W_{k}{g}" for g in GATES for k in ("x", "h")) + ("b",)
 
 
-def buggy_lstm_step(X_t: np.ndarray, state: State, params: Params
+def buggy_params(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The wrong LSTM's parameters from a correct parameter dict: the same eight weight matrices,
+    and ``b_i`` as the one bias ``b`` every gate shares (``(hidden,)``)."""
+    out = {name: np.array(params[name]) for name in BUGGY_PARAM_NAMES if name != "b"}
+    out["b"] = np.array(params["b_i"])
+    return out
+
+
+def as_lstm_params(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the wrong LSTM's author meant, as the twelve arrays of a real LSTM: the shared bias
+    copied into ``b_i, b_f, b_o, b_c``.  ``nn.LSTM`` loaded with these is the comparison that
+    leaves bug 2 (``C_{t-1}`` for ``H_{t-1}``) as the only difference."""
+    out = {name: np.array(value) for name, value in params.items() if name != "b"}
+    for g in GATES:
+        out[f"b_{g}"] = np.array(params["b"])
+    return out
+
+
+def _sizes(params: dict[str, np.ndarray]) -> tuple[int, int]:
+    missing = [name for name in BUGGY_PARAM_NAMES if name not in params]
+    if missing:
+        raise KeyError(f"buggy LSTM parameters need {missing}; got keys {sorted(params)}")
+    input_size, hidden_size = np.shape(params["W_xi"])
+    return input_size, hidden_size
+
+
+def buggy_lstm_step(X_t: np.ndarray, state: State, params: dict[str, np.ndarray]
                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One WRONG step: ``I = F = O`` from the shared ``W_xi, W_hi``; ``b_i`` in every gate.
+    """One WRONG step: each gate reads ``C_{t-1}`` instead of ``H_{t-1}``, all add the same ``b``.
+
+    Args:
+        X_t: ``(batch, input_size)``.
+        state: ``(H_prev, C_prev)``, each ``(batch, hidden_size)``.
 
     Returns:
-        ``(H_t, C_t, gates)`` with the gate dict ``{"i", "f", "o", "c"}`` as in
-        :func:`lstm_course.numpy.lstm.lstm_step`.
+        ``(H_t, C_t, gates)`` with the gate dict ``{"i", "f", "o", "c"}``.
     """
-    input_size, hidden_size = _sizes(params)
-    _expect("X_t", X_t, (None, input_size))
-    H_prev, C_prev = _check_state(state, X_t.shape[0], hidden_size)
-    shared = sigmoid(X_t @ params["W_xi"] + H_prev @ params["W_hi"] + params["b_i"])  # BUG 1 + 2
-    C_tilde = np.tanh(X_t @ params["W_xc"] + H_prev @ params["W_hc"] + params["b_i"])  # BUG 2
-    C_t = shared * C_prev + shared * C_tilde
-    H_t = shared * np.tanh(C_t)
-    return H_t, C_t, {"i": shared, "f": shared, "o": shared, "c": C_tilde}
+    _, _ = _sizes(params)
+    H_prev, C_prev = state
+    del H_prev                                  # BUG 2: the hidden state is never read
+
+    def pre(g: str) -> np.ndarray:
+        return X_t @ params[f"W_x{g}"] + C_prev @ params[f"W_h{g}"] + params["b"]  # BUG 2 + 1
+
+    I, F, O, C_tilde = sigmoid(pre("i")), sigmoid(pre("f")), sigmoid(pre("o")), np.tanh(pre("c"))
+    C_t = F * C_prev + I * C_tilde
+    H_t = O * np.tanh(C_t)
+    return H_t, C_t, {"i": I, "f": F, "o": O, "c": C_tilde}
 
 
-def buggy_lstm_forward(X: np.ndarray, state: State | None, params: Params
+def buggy_lstm_forward(X: np.ndarray, state: State | None, params: dict[str, np.ndarray]
                        ) -> tuple[np.ndarray, State, LSTMCache]:
-    """The WRONG forward pass over a sequence; same signature and cache as ``lstm_forward``."""
-    input_size, hidden_size = _sizes(params)
-    _expect("X", X, (None, None, input_size))
-    steps, batch, _ = X.shape
+    """The WRONG forward pass over ``X`` ``(steps, batch, input_size)``; returns
+    ``(H_all, (H_T, C_T), cache)`` like :func:`lstm_course.numpy.lstm.lstm_forward`."""
+    _, hidden_size = _sizes(params)
+    steps, batch, _ = np.shape(X)
     if state is None:
         state = (np.zeros((batch, hidden_size)), np.zeros((batch, hidden_size)))
-    H0, C0 = _check_state(state, batch, hidden_size)
-    arrays = {name: np.empty((steps, batch, hidden_size), dtype=np.result_type(X, H0, params["W_hi"]))
-              for name in ("I", "F", "O", "C_tilde", "C", "tanh_C", "H")}
+    H0, C0 = state
+    names = ("I", "F", "O", "C_tilde", "C", "tanh_C", "H")
+    arrays = {name: np.empty((steps, batch, hidden_size)) for name in names}
     H_t, C_t = H0, C0
     for t in range(steps):
         H_t, C_t, gates = buggy_lstm_step(X[t], (H_t, C_t), params)
-        arrays["I"][t], arrays["F"][t], arrays["O"][t] = gates["i"], gates["f"], gates["o"]
-        arrays["C_tilde"][t], arrays["C"][t], arrays["H"][t] = gates["c"], C_t, H_t
-        arrays["tanh_C"][t] = np.tanh(C_t)
-    return arrays["H"], (H_t, C_t), LSTMCache(X=X, H0=H0, C0=C0, params=params, **arrays)
+        arrays["I"][t], arrays["F"][t] = gates["i"], gates["f"]
+        arrays["O"][t], arrays["C_tilde"][t] = gates["o"], gates["c"]
+        arrays["C"][t], arrays["H"][t], arrays["tanh_C"][t] = C_t, H_t, np.tanh(C_t)
+    cache = LSTMCache(X=X, H0=H0, C0=C0, params=params, **arrays)
+    return arrays["H"], (H_t, C_t), cache
 
 
 def buggy_lstm_backward(dH_all: np.ndarray, cache: LSTMCache, dH_T: np.ndarray | None = None,
                         dC_T: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """A backward pass that is NOT the derivative of :func:`buggy_lstm_forward` (see the module docstring).
+    """A backward pass that does NOT run (bug 3): weights where their transposes belong.
 
-    Same signature and keys as :func:`lstm_course.numpy.lstm.lstm_backward`.
+    With ``input_size != hidden_size`` the first ``dZ @ W_xg`` raises ``ValueError``; the
+    signature is that of :func:`lstm_course.numpy.lstm.lstm_backward`.
     """
     params = cache.params
-    steps, batch, _ = cache.X.shape
+    steps, batch, _ = np.shape(cache.X)
     _, hidden_size = _sizes(params)
-    _expect("dH_all", dH_all, (steps, batch, hidden_size))
-    dH_next = np.zeros((batch, hidden_size)) if dH_T is None else np.array(dH_T, dtype=float)
-    dC_next = np.zeros((batch, hidden_size)) if dC_T is None else np.array(dC_T, dtype=float)
-    grads = {name: np.zeros_like(params[name], dtype=float) for name in PARAM_NAMES}
-    dX = np.zeros(cache.X.shape)
+    dH_next = np.zeros((batch, hidden_size)) if dH_T is None else np.asarray(dH_T, dtype=float)
+    dC_next = np.zeros((batch, hidden_size)) if dC_T is None else np.asarray(dC_T, dtype=float)
+    grads = {name: np.zeros_like(params[name], dtype=float) for name in BUGGY_PARAM_NAMES}
+    dX = np.zeros(np.shape(cache.X))
     for t in reversed(range(steps)):
-        H_prev, C_prev = (cache.H[t - 1], cache.C[t - 1]) if t > 0 else (cache.H0, cache.C0)
-        dH = dH_all[t] + dH_next
+        C_prev = cache.C[t - 1] if t > 0 else cache.C0
         I, F, O, C_tilde = cache.I[t], cache.F[t], cache.O[t], cache.C_tilde[t]
-        dC = dC_next + dH * O                                  # BUG 3: tanh'(C_t) forgotten
-        d_pre = {"i": dC * C_tilde * I * (1 - I), "f": dC * C_prev * F * (1 - F),
-                 "o": dH * cache.tanh_C[t] * O * (1 - O), "c": dC * I * (1 - C_tilde**2)}
-        dX_t, dH_prev = np.zeros_like(cache.X[t]), np.zeros_like(H_prev)
-        for g in GATES:                                        # BUG 3: as if every gate had its own weights
-            grads[f"W_x{g}"] += cache.X[t].T @ d_pre[g]
-            grads[f"W_h{g}"] += H_prev.T @ d_pre[g]
-            grads[f"b_{g}"] += d_pre[g].sum(axis=0)
-            dX_t += d_pre[g] @ params[f"W_x{g}"].T
-            dH_prev += d_pre[g] @ params[f"W_h{g}"].T
-        dX[t] = dX_t
-        dH_next, dC_next = dH_prev, dC * F
+        dH = dH_all[t] + dH_next
+        dC = dC_next + dH * O * (1 - cache.tanh_C[t] ** 2)
+        dZ = {"i": dC * C_tilde * I * (1 - I), "f": dC * C_prev * F * (1 - F),
+              "o": dH * cache.tanh_C[t] * O * (1 - O), "c": dC * I * (1 - C_tilde ** 2)}
+        dC_prev = dC * F
+        for g in GATES:
+            grads[f"W_x{g}"] += dZ[g].T @ cache.X[t]        # BUG 3: (h, d), not (d, h)
+            grads[f"W_h{g}"] += dZ[g].T @ C_prev
+            grads["b"] += dZ[g].sum(axis=0)
+            dX[t] += dZ[g] @ params[f"W_x{g}"]              # BUG 3: needs W_xg.T
+            dC_prev = dC_prev + dZ[g] @ params[f"W_h{g}"]
+        dH_next, dC_next = np.zeros_like(dH), dC_prev
     return {**grads, "X": dX, "H0": dH_next, "C0": dC_next}
-
-
-def tied_params(params: Params) -> dict[str, np.ndarray]:
-    """The parameters of a *correct* LSTM that computes exactly what :func:`buggy_lstm_forward` computes.
-
-    ``W_xf = W_xo = W_xi``, ``W_hf = W_ho = W_hi`` and ``b_f = b_o = b_c = b_i``; ``W_xc`` and
-    ``W_hc`` are kept.  ``lstm_forward(X, state, tied_params(p))`` equals
-    ``buggy_lstm_forward(X, state, p)``: the buggy cell is an LSTM with one gate instead of three.
-    """
-    _sizes(params)
-    tied = {name: np.array(params[name]) for name in PARAM_NAMES}
-    for g in ("f", "o"):
-        tied[f"W_x{g}"], tied[f"W_h{g}"] = np.array(params["W_xi"]), np.array(params["W_hi"])
-    for g in ("f", "o", "c"):
-        tied[f"b_{g}"] = np.array(params["b_i"])
-    return tied
-
-
-def tied_grads(grads: Params) -> dict[str, np.ndarray]:
-    """The true gradients of :func:`buggy_lstm_forward`, from the gradients of the tied LSTM.
-
-    Args:
-        grads: :func:`lstm_course.numpy.lstm.lstm_backward` of ``lstm_forward(X, state,
-            tied_params(p))`` (twelve parameters plus ``X``, ``H0``, ``C0``).
-
-    Returns:
-        Same keys.  A shared parameter collects the gradients of every gate that uses it
-        (``W_xi`` gets those of ``W_xi, W_xf, W_xo``; ``b_i`` those of all four biases); the
-        parameters the buggy forward pass never reads get zeros.
-    """
-    out = {name: np.array(value) for name, value in grads.items()}
-    out["W_xi"] = grads["W_xi"] + grads["W_xf"] + grads["W_xo"]
-    out["W_hi"] = grads["W_hi"] + grads["W_hf"] + grads["W_ho"]
-    out["b_i"] = grads["b_i"] + grads["b_f"] + grads["b_o"] + grads["b_c"]
-    for name in ("W_xf", "W_hf", "b_f", "W_xo", "W_ho", "b_o", "b_c"):
-        out[name] = np.zeros_like(grads[name])
-    return out

@@ -1,0 +1,69 @@
+"""Referee runs for the TensorFlow LSTMs against ``keras.layers.LSTM`` (chapter 3).
+
+* :class:`TimeMajorAdapter` — call the time-major ``tf.Module`` ``LSTMScratch`` like a
+  batch-major Keras layer returning ``(output, h, c)``.
+* :func:`keras_outputs_and_grads` — outputs and d2l-named gradients of one loss via
+  ``GradientTape``.
+* :func:`compare_with_keras_lstm` — max |difference| between two layers, per quantity.
+
+Importing this module imports TensorFlow.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from lstm_course import convert
+
+__all__ = ["TimeMajorAdapter", "keras_outputs_and_grads", "compare_with_keras_lstm"]
+
+
+class TimeMajorAdapter:
+    """A batch-major view ``(batch, steps, input) -> (output, h, c)`` of a time-major module."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.trainable_weights = list(module.params.values())
+
+    def __call__(self, X: Any) -> tuple[Any, Any, Any]:
+        Y, (H, C) = self.module(tf.transpose(X, (1, 0, 2)))
+        return tf.transpose(Y, (1, 0, 2)), H, C
+
+
+def keras_outputs_and_grads(layer: Any, X: Any, owner: Any = None
+                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Outputs of ``layer(X) -> (y, h_n, c_n)`` and the gradients of
+    ``mean(sin(y)) + mean(h_n * c_n)``.
+
+    Args:
+        layer: batch-major, ``return_sequences=True, return_state=True`` (or an adapter).
+        X: ``(batch, steps, input)``.
+        owner: the object :func:`lstm_course.convert.lstm_grads` reads the names from
+            (default ``layer``; the wrapped module for a :class:`TimeMajorAdapter`).
+
+    Returns:
+        ``({"output", "h_n", "c_n", "dL/dX"}, d2l-named parameter gradients)``.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(X)
+        y, h_n, c_n = layer(X)
+        loss = tf.reduce_mean(tf.sin(y)) + tf.reduce_mean(h_n * c_n)
+    variables = layer.trainable_weights
+    dX, *grads = tape.gradient(loss, [X, *variables])
+    tensors = {"output": y, "h_n": h_n, "c_n": c_n, "dL/dX": dX}
+    return tensors, convert.lstm_grads(owner or layer, grads, variables)
+
+
+def compare_with_keras_lstm(reference: Any, layer: Any, X: Any, owner: Any = None
+                            ) -> dict[str, float]:
+    """Max |difference| between ``reference`` and ``layer`` on ``X``: outputs, states, input
+    gradient and (key ``"参数梯度"``) the largest parameter-gradient difference."""
+    t_ref, g_ref = keras_outputs_and_grads(reference, X)
+    t_new, g_new = keras_outputs_and_grads(layer, X, owner)
+    diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max())
+             for k in t_ref}
+    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max())
+                          for a, b in zip(g_ref, g_new) for n in a)
+    return diffs
