@@ -17,10 +17,10 @@ with a PyTorch LSTM projection); a bidirectional layer is two independent direct
 """
 from __future__ import annotations
 
+from lstm_course.layout import GATES_PER_CELL
+
 __all__ = ["GATES_PER_CELL", "FRAMEWORKS", "parameter_count"]
 
-#: Number of gate blocks (weight matrices pairs) per cell type.
-GATES_PER_CELL = {"rnn": 1, "lstm": 4, "gru": 3}
 #: Accepted values of ``framework``.
 FRAMEWORKS = ("torch", "keras", "textbook")
 

@@ -33,7 +33,7 @@ from typing import Mapping
 
 import numpy as np
 
-from lstm_course.convert import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS
+from lstm_course.layout import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 from lstm_course.numpy.lstm import sigmoid
 

@@ -22,7 +22,7 @@ from typing import Mapping
 
 import numpy as np
 
-from lstm_course.convert import LSTM_GATES, LSTM_PARAM_NAMES
+from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 
 __all__ = [

@@ -26,7 +26,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from lstm_course.convert import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS  # noqa: E402
+from lstm_course.layout import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS  # noqa: E402
 
 __all__ = ["gru_step", "gru_step_compiled", "GRUScratch", "ScratchGRUCell", "ScratchGRU"]
 

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from lstm_course.convert import LSTM_GATES, LSTM_PARAM_NAMES
+from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
 
 __all__ = ["lstm_step", "lstm_step_compiled", "LSTMScratch", "train_step", "make_train_step",
            "ScratchLSTMCell", "ScratchLSTM"]

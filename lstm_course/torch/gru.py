@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstm_course.convert import FUSED_GRU_ORDER, GRU_GATES, GRU_VARIANTS
+from lstm_course.layout import FUSED_GRU_ORDER, GRU_GATES, GRU_VARIANTS
 from lstm_course.torch.stack import RecurrentCell, State, StackedRNN
 
 __all__ = ["GATES", "FUSED_GATE_ORDER", "VARIANTS", "param_names", "GRUCell", "FusedGRUCell", "ScratchGRU",
