@@ -177,15 +177,26 @@ class FusedLSTMCell(RecurrentCell):
     Column blocks are in the order ``i, f, o, c`` (:data:`FUSED_GATE_ORDER`): block ``k`` of
     ``W_x`` is the per-gate ``W_x{gate}``.  :meth:`forward` computes ``X @ W_x + b`` for all steps
     at once, then runs :func:`fused_lstm_scan`; with ``manual_backward=False`` the loop is plain
-    autograd instead (slower; for comparison).
+    autograd instead (slower; for comparison).  ``backend`` chooses where the hand-written time
+    loops run: ``'python'`` (this module, the lesson), ``'cpp'`` (the same algorithm compiled as
+    a C++ extension on first use, :mod:`lstm_course.torch.fused_cpp`) or ``'auto'`` (C++ when a
+    compiler is present, otherwise Python, said once in a warning).
     """
 
     num_states = 2
 
-    def __init__(self, input_size: int, hidden_size: int, *, manual_backward: bool = True) -> None:
+    def __init__(self, input_size: int, hidden_size: int, *, manual_backward: bool = True,
+                 backend: str = "python") -> None:
         super().__init__()
+        from lstm_course.torch.fused_cpp import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, received {backend!r}")
+        if backend != "python" and not manual_backward:
+            raise ValueError(f"backend={backend!r} runs the hand-written backward pass; "
+                             "it needs manual_backward=True")
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.manual_backward = manual_backward
+        self.manual_backward, self.backend = manual_backward, backend
         self.W_x = nn.Parameter(torch.empty(input_size, 4 * hidden_size))
         self.W_h = nn.Parameter(torch.empty(hidden_size, 4 * hidden_size))
         self.b = nn.Parameter(torch.empty(4 * hidden_size))
@@ -217,7 +228,13 @@ class FusedLSTMCell(RecurrentCell):
         # Hoisting: the input projection of every step in one (T*B, input) @ (input, 4h) product.
         XW = torch.addmm(self.b, X.reshape(T * B, self.input_size), self.W_x).view(T, B, -1)
         if self.manual_backward:
-            Y, H, C = fused_lstm_scan(XW, self.W_h, state[0], state[1])
+            scan = fused_lstm_scan
+            if self.backend != "python":
+                from lstm_course.torch import fused_cpp
+
+                if fused_cpp.resolve_backend(self.backend) == "cpp":
+                    scan = fused_cpp.fused_lstm_scan_cpp
+            Y, H, C = scan(XW, self.W_h, state[0], state[1])
             return Y, (H, C)
         H, C = state
         outputs = []
@@ -242,13 +259,17 @@ class ScratchLSTM(StackedRNN):
 
 
 class FusedLSTM(StackedRNN):
-    """Fused scratch LSTM (:class:`FusedLSTMCell` per layer and direction), ``nn.LSTM`` semantics."""
+    """Fused scratch LSTM (:class:`FusedLSTMCell` per layer and direction), ``nn.LSTM`` semantics.
+
+    ``backend='cpp'`` runs the time loops in C++ (see :class:`FusedLSTMCell`).
+    """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
                  bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False,
-                 manual_backward: bool = True) -> None:
+                 manual_backward: bool = True, backend: str = "python") -> None:
         def factory(inputs: int, hidden: int) -> FusedLSTMCell:
-            return FusedLSTMCell(inputs, hidden, manual_backward=manual_backward)
+            return FusedLSTMCell(inputs, hidden, manual_backward=manual_backward,
+                                 backend=backend)
 
         super().__init__(factory, input_size, hidden_size, num_layers, bidirectional=bidirectional,
                          dropout=dropout, batch_first=batch_first)
