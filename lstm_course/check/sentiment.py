@@ -58,4 +58,9 @@ def best_threshold(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) ->
         expected = thresholds[int(np.argmax(accuracy))]
         actual = call_learner("best_threshold", fn, probabilities.copy(), labels.copy(), thresholds.copy())
         assert_close(f"最佳阈值（{n} 个样本）", expected, actual, atol=1e-12)
-    passed("在验证数据上选出的阈值与参考实现一致（3 组数据，平局取第一个阈值）。")
+    # no probability lies between the thresholds: every threshold is equally good, the first wins
+    labels = rng.integers(0, 2, size=100)
+    probabilities = np.where(labels == 1, rng.uniform(0.8, 1.0, 100), rng.uniform(0.0, 0.2, 100))
+    actual = call_learner("best_threshold", fn, probabilities.copy(), labels.copy(), thresholds.copy())
+    assert_close("所有阈值一样好时（应取第一个阈值）", thresholds[0], actual, atol=1e-12)
+    passed("在验证数据上选出的阈值与参考实现一致（3 组数据，外加一组平局：取第一个阈值）。")
