@@ -3,6 +3,6 @@
 The measuring code lives in the package (:mod:`lstm_course.experiments.speed` for timing, FLOPs,
 the matmul peak and the table; :mod:`lstm_course.experiments.speed_impls` for the rows), because
 chapter 10 runs the same measurements live.  This directory adds what only the harness needs: the
-command line (:mod:`benchmarks.run`) and the results files (:mod:`benchmarks.report`) in
-``benchmarks/results/``.
+command line (:mod:`benchmarks.run`) and the results files (:mod:`benchmarks.report`), written in
+the course's results scheme to ``results/ch10_performance/``.
 """

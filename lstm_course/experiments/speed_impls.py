@@ -258,6 +258,22 @@ def _scratch(module: str, cls_name: str) -> Callable[[BenchConfig, Data], Runner
     return build
 
 
+def _build_fused_cpp(config: BenchConfig, data: Data) -> Runner:
+    """The fused LSTM with its time loops in C++ (built on first use, reused afterwards)."""
+    from lstm_course.torch import fused_cpp
+    from lstm_course.torch.lstm import FusedLSTM
+
+    start = time.perf_counter()
+    if not fused_cpp.load():
+        raise Unavailable(fused_cpp.unavailable_reason())
+    seconds = time.perf_counter() - start
+    runner = _torch_runner(lambda inputs, hidden: FusedLSTM(inputs, hidden, backend="cpp"),
+                           config, data)
+    runner.kernel = "C++ 时间循环（lstm_course.torch.fused_cpp，ATen 算子）"
+    runner.note = f"C++ 扩展：加载（含首次编译）{seconds:.0f} s"
+    return runner
+
+
 def _build_fused_compiled(config: BenchConfig, data: Data) -> Runner:
     from lstm_course.torch.lstm import FusedLSTM
 
@@ -420,6 +436,8 @@ IMPLS: tuple[Impl, ...] = (
     Impl("torch-nn-lstm", "nn.LSTM", "torch", "lstm", "torch-nn-lstm", _nn("LSTM")),
     Impl("torch-fused-lstm", "FusedLSTM（融合，手写反向）", "torch", "lstm", "torch-nn-lstm",
          _scratch("lstm_course.torch.lstm", "FusedLSTM")),
+    Impl("torch-fused-lstm-cpp", "FusedLSTM + C++ 时间循环", "torch", "lstm", "torch-nn-lstm",
+         _build_fused_cpp),
     Impl("torch-fused-lstm-compile", "FusedLSTM + torch.compile", "torch", "lstm", "torch-nn-lstm",
          _build_fused_compiled, slow=True),
     Impl("torch-scratch-lstm", "ScratchLSTM（逐门）", "torch", "lstm", "torch-nn-lstm",
