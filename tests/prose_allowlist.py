@@ -38,7 +38,9 @@ ALLOWED: dict[str, dict[str, str]] = {
     "ch08_seq2seq": {},
     "ch09_timeseries": {},
     "ch10_performance": {},
-    "ch11_summary": {},
+    "ch11_summary": {
+        "困惑度 1.05": "the hypothetical value of an exercise's scenario (checked against the baseline in code)",
+    },
     "preface": {},
     "appendix": {},
 }
