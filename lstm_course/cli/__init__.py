@@ -9,14 +9,48 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 #: The command groups, one module of this package each (``lstm-course GROUP ...``).
-COMMAND_MODULES = ("data", "lm", "sentiment", "reproduce")
+COMMAND_MODULES = ("data", "lm", "sentiment", "seq2seq", "reproduce")
 
 
 class UsageError(Exception):
     """A problem with what the user asked for; printed without a traceback."""
+
+
+def ensure_writable(path: str | Path, *, option: str, folder: bool) -> Path:
+    """Check before any work that ``path`` (a folder, or a file when ``folder`` is false) can be written.
+
+    Creates nothing: a temporary file is made and removed in the nearest existing folder.
+
+    Raises:
+        UsageError: ``path`` is the wrong kind (a file where a folder is wanted or the other way
+            round), lies under a file, or its folder is not writable.
+    """
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} exists and is not a folder")
+    if not folder and path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    existing = path if folder else path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{option} {path}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write in {existing} ({exc.strerror or exc})") from None
+    return path
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"lstm-course: warning: {message}\n"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse ``argv`` and run the chosen command; returns the exit code."""
+    from lstm_course.config import ProfileError
     from lstm_course.data import DataError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except (UsageError, ProfileError) as exc:
         print(f"lstm-course: error: {exc}", file=sys.stderr)
         return 2
     except DataError as exc:
@@ -51,3 +87,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstm-course: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = formatwarning
