@@ -220,6 +220,35 @@ def test_buggy_lstm_backward_does_not_run():
         buggy_lstm_backward(W, cache, dH_T=w_h, dC_T=w_c)
 
 
+def test_buggy_backward_with_transposes_fixed_passes_the_gradient_check():
+    """Exercise ex-ch03-5: fixing the three transposes gives the true derivative of the WRONG
+    forward pass; the gradient check then passes, although the forward is still not an LSTM."""
+    import inspect
+
+    from lstm_course.numpy import buggy_lstm
+
+    source = inspect.getsource(buggy_lstm.buggy_lstm_backward)
+    fixed = (source.replace("dZ[g].T @ cache.X[t]", "cache.X[t].T @ dZ[g]")
+             .replace("dZ[g].T @ C_prev", "C_prev.T @ dZ[g]")
+             .replace('dZ[g] @ params[f"W_x{g}"]', 'dZ[g] @ params[f"W_x{g}"].T')
+             .replace('dZ[g] @ params[f"W_h{g}"]', 'dZ[g] @ params[f"W_h{g}"].T'))
+    assert "dZ[g].T" not in fixed and 'params[f"W_h{g}"].T' in fixed
+    namespace = dict(vars(buggy_lstm))
+    exec(compile(fixed, "<fixed>", "exec"), namespace)
+    params, X, state, rng = _setup(seed=7)
+    wrong = buggy_params(params)
+    W, w_h, w_c = _loss_weights(rng, STEPS, BATCH)
+
+    def loss() -> float:
+        H_all, (H_T, C_T), _ = buggy_lstm_forward(X, state, wrong)
+        return float(np.sum(H_all * W) + np.sum(H_T * w_h) + np.sum(C_T * w_c))
+
+    _, _, cache = buggy_lstm_forward(X, state, wrong)
+    grads = namespace["buggy_lstm_backward"](W, cache, dH_T=w_h, dC_T=w_c)
+    errors = gradcheck(loss, {**wrong, "X": X, "H0": state[0], "C0": state[1]}, grads)
+    assert max(errors.values()) <= 1e-7, errors
+
+
 # ----------------------------------------------------------------------------- self-checks
 def _student_step(mistake: str | None = None, return_gates: bool = True):
     """A learner's LSTM step, optionally with one classic mistake."""
