@@ -154,6 +154,37 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def atomic_write_files(files: dict[Path, bytes | str]) -> None:
+    """Write several files as one unit: stage them all, then rename them into place in order.
+
+    Every file is first written to a temporary file beside its target; only when all are
+    staged are they renamed over their targets, in the order given (put the file that marks a
+    complete unit, e.g. a checkpoint, last).  A failure while staging (a full disk, a file-size
+    limit) leaves every target as it was and removes the temporary files.  Text is UTF-8.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        while staged:
+            tmp, path = staged[0]
+            os.replace(tmp, path)
+            staged.pop(0)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``."""
+    atomic_write_files({Path(path): data})
+
+
 def _check_values(values: dict[str, Any]) -> None:
     for name, value in values.items():
         if not isinstance(value, (bool, int, float, str)):

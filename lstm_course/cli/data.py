@@ -21,7 +21,23 @@ def _list(args: argparse.Namespace) -> int:
 
     for ds in REGISTRY.values():
         print(f"{ds.name:26s} {ds.filename:30s} {ds.description}")
+        print(f"{'':26s} {where_found(ds)}")
     return 0
+
+
+def where_found(ds) -> str:
+    """Where a copy of ``ds`` lies (``LSTM_COURSE_DATA`` first, then the cache) and whether it is intact."""
+    from lstm_course.data.fetch import cache_dir, provided_path, sha256_of
+
+    for kind, path in (("provided", provided_path(ds)), ("cached", cache_dir() / ds.filename)):
+        try:
+            if path is None or not path.is_file():
+                continue
+            state = "verified" if sha256_of(path) == ds.sha256 else "corrupted, will not be used"
+        except OSError as exc:
+            state = f"unreadable: {exc.strerror or exc}"
+        return f"{kind} copy: {path} ({state})"
+    return "no local copy yet: `lstm-course data fetch " + ds.name + "` downloads it"
 
 
 def _fetch(args: argparse.Namespace) -> int:

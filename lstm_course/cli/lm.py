@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
-from lstm_course.cli import UsageError
+from lstm_course.cli import UsageError, ensure_writable
+from lstm_course.config import profile
 
 DEFAULT_LR = {"sgd": 1.0, "adam": 2e-3}
 
@@ -83,8 +86,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _positive(name: str, value: float | int | None) -> None:
-    if value is not None and value <= 0:
-        raise UsageError(f"{name} must be positive, got {value}")
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{name} must be positive and finite, got {value}")
+
+
+def _finite(name: str, value: float | None) -> None:
+    if value is not None and not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {value}")
+
+
+def check_threads(threads: int | None) -> None:
+    """Refuse a ``--threads`` value that is not positive or exceeds the machine's CPUs."""
+    _positive("--threads", threads)
+    available = os.cpu_count() or 1
+    if threads is not None and threads > available:
+        raise UsageError(f"--threads {threads}: this machine has {available} CPU threads; use at most {available}")
 
 
 def _device(name: str):
@@ -96,9 +112,13 @@ def _device(name: str):
         raise UsageError(f"--device {name}: {exc}") from None
 
 
-def _train(args: argparse.Namespace) -> int:
-    for name in ("epochs", "hidden", "layers", "batch_size", "num_steps", "threads", "max_tokens"):
+def _check_train_args(args: argparse.Namespace) -> None:
+    profile()  # an unknown LSTM_COURSE_PROFILE is refused here as in every command
+    for name in ("lr", "clip", "dropout", "val_fraction", "plateau_decay"):
+        _finite("--" + name.replace("_", "-"), getattr(args, name))
+    for name in ("epochs", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
+    check_threads(args.threads)
     _positive("--lr", args.lr)
     if args.clip < 0:
         raise UsageError(f"--clip must be >= 0, got {args.clip}")
@@ -112,17 +132,21 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError(f"--plateau-decay must be in (0, 1), got {args.plateau_decay}")
     if args.plateau_decay is not None and args.data != "book":
         raise UsageError("--plateau-decay needs validation text: use it with --data book")
+    ensure_writable(args.out, option="--out", folder=True)
+
+
+def _train(args: argparse.Namespace) -> int:
+    _check_train_args(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a folder")
 
     import torch
 
     from lstm_course.data import timemachine as tm
     from lstm_course.runtime import set_seed
     from lstm_course.torch.lm import LMConfig, build_lm
-    from lstm_course.torch.lm_checkpoint import save_checkpoint
-    from lstm_course.torch.lm_train import train_lm
+    from lstm_course.torch.lm_checkpoint import CHECKPOINT_NAME
+    from lstm_course.torch.lm_train import DivergedError, train_lm
+    from lstm_course.torch.sizing import check_fits
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -138,6 +162,8 @@ def _train(args: argparse.Namespace) -> int:
                 args.batch_size, args.num_steps, use_random_iter=args.random_iter, val_fraction=args.val_fraction)
         config = LMConfig(len(vocab), cell=args.cell, impl=args.impl, hidden_size=args.hidden,
                           num_layers=args.layers, dropout=args.dropout, embedding_dim=args.embedding)
+        check_fits(lambda: build_lm(config), device=device,
+                   what=f"--hidden {args.hidden} x --layers {args.layers}")
         model = build_lm(config)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -146,17 +172,25 @@ def _train(args: argparse.Namespace) -> int:
           + (f", {len(val_iter.corpus)} validation tokens" if val_iter else " (no validation text)")
           + f"; vocabulary {len(vocab)}; model {args.cell}/{args.impl}, hidden {args.hidden} x {args.layers}"
           + f"; {args.optimizer} lr={lr}; device {device}")
-    history = train_lm(model, train_iter, epochs=args.epochs, lr=lr, optimizer=args.optimizer,
-                       clip=args.clip or None, val_iter=val_iter, device=device, progress=not args.quiet,
-                       plateau_decay=args.plateau_decay, restore_best=val_iter is not None,
-                       desc=f"{args.cell}/{args.impl}")
+    if (out / CHECKPOINT_NAME).is_file():
+        print(f"note: {out} already holds a run; it is replaced when this one has finished")
     settings = {k: v for k, v in vars(args).items() if k != "func"}
     settings["lr"] = lr
-    path = save_checkpoint(out, model, vocab, config,
-                           extra={"settings": settings, "history": history.to_dict()})
-    (out / "history.json").write_text(json.dumps({"settings": settings, **history.to_dict()}, indent=1),
-                                      encoding="utf-8")
-    _save_plot(history, out / "history.png", f"{args.cell}/{args.impl}, data={args.data}")
+    try:
+        history = train_lm(model, train_iter, epochs=args.epochs, lr=lr, optimizer=args.optimizer,
+                           clip=args.clip or None, val_iter=val_iter, device=device, progress=not args.quiet,
+                           plateau_decay=args.plateau_decay, restore_best=val_iter is not None,
+                           desc=f"{args.cell}/{args.impl}")
+    except DivergedError as exc:
+        hint = "" if args.clip else " (e.g. --clip 1)"
+        if exc.kept_epoch is None:
+            print(f"lstm-course: error: training diverged: {exc}{hint}; nothing was saved", file=sys.stderr)
+            return 1
+        path = _save_run(out, model, vocab, config, settings, exc.history, args)
+        print(f"lstm-course: error: training diverged: {exc}{hint}; the weights of epoch {exc.kept_epoch} "
+              f"are saved in {path}", file=sys.stderr)
+        return 1
+    path = _save_run(out, model, vocab, config, settings, history, args)
     line = f"train perplexity {history.train_ppl[-1]:.3f}"
     if history.val_ppl:
         line += (f", validation perplexity {history.val_ppl[-1]:.3f} "
@@ -166,21 +200,50 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_plot(history, path: Path, title: str) -> None:
+def _save_run(out: Path, model, vocab, config, settings: dict, history, args: argparse.Namespace) -> Path:
+    """Write checkpoint, ``history.json`` and ``history.png`` as one unit, the checkpoint last."""
+    from lstm_course.results import atomic_write_files
+    from lstm_course.torch.lm_checkpoint import CHECKPOINT_NAME, CheckpointError, encode_checkpoint
+
+    try:
+        files = {
+            out / "history.json": json.dumps({"settings": settings, **history.to_dict()}, indent=1,
+                                             allow_nan=False),
+            out / "history.png": _plot_png(history, f"{args.cell}/{args.impl}, data={args.data}"),
+            out / CHECKPOINT_NAME: encode_checkpoint(model, vocab, config,
+                                                     extra={"settings": settings, "history": history.to_dict()}),
+        }
+        atomic_write_files(files)
+    except (CheckpointError, ValueError) as exc:
+        raise UsageError(f"the run cannot be saved: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the run ({exc.strerror or exc}); "
+                         "any earlier run there is unchanged") from None
+    return out / CHECKPOINT_NAME
+
+
+def _plot_png(history, title: str) -> bytes:
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     from matplotlib import pyplot as plt
 
     ax = history.plot(title=title)
-    ax.figure.savefig(path, dpi=100)
-    plt.close(ax.figure)
+    buffer = io.BytesIO()
+    try:
+        ax.figure.savefig(buffer, format="png", dpi=100)
+    finally:
+        plt.close(ax.figure)
+    return buffer.getvalue()
 
 
 def _generate(args: argparse.Namespace) -> int:
     _positive("--num-preds", args.num_preds)
     _positive("--samples", args.samples)
     _positive("--top-k", args.top_k)
+    _finite("--temperature", args.temperature)
     if args.temperature < 0:
         raise UsageError(f"--temperature must be >= 0, got {args.temperature}")
     if args.top_k is not None and args.temperature == 0:
@@ -210,14 +273,18 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _ngram(args: argparse.Namespace) -> int:
-    _positive("--max-order", args.max_order)
+    for name in ("max_order", "batch_size", "num_steps"):
+        _positive("--" + name.replace("_", "-"), getattr(args, name))
     if not 0 < args.val_fraction < 1:
         raise UsageError(f"--val-fraction must be in (0, 1), got {args.val_fraction}")
     from lstm_course.data.timemachine import load_time_machine_splits
     from lstm_course.ngram import select_order, streams_of
 
-    train_iter, val_iter, vocab = load_time_machine_splits(args.batch_size, args.num_steps,
-                                                           val_fraction=args.val_fraction)
+    try:
+        train_iter, val_iter, vocab = load_time_machine_splits(args.batch_size, args.num_steps,
+                                                               val_fraction=args.val_fraction)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     selection = select_order(train_iter.corpus, streams_of(val_iter), len(vocab),
                              orders=range(1, args.max_order + 1))
     for n, ppl in selection.perplexities.items():

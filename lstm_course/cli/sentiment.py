@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
+import math
 import sys
 import warnings
 from pathlib import Path
 
-from lstm_course.cli import UsageError
+from lstm_course.cli import UsageError, ensure_writable
+from lstm_course.config import profile
 
 QUIT_WORDS = {"q", "quit", "exit", "退出"}
 
@@ -91,20 +94,39 @@ def _positive_int(text: str) -> int:
 # ----------------------------------------------------------------------------- train / evaluate
 
 
+def check_input_file(option: str, value: str) -> Path:
+    """``value`` as a path to an existing file, or a one-line :class:`UsageError` saying what it is instead."""
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"{option} {value} is a directory, not a file")
+    if not path.is_file():
+        raise UsageError(f"{option}: file not found: {value}")
+    return path
+
+
 def _train(args: argparse.Namespace) -> int:
     from lstm_course.data.reviews import TokenizerConfig
-    from lstm_course.torch import sentiment as S
 
+    profile()  # an unknown LSTM_COURSE_PROFILE is one line here, as in `lm train`
     if args.user_dict and args.tokenizer != "word":
         raise UsageError("--user-dict only works with --tokenizer word")
     for name in ("user_dict", "data"):
         value = getattr(args, name)
-        if value and not Path(value).is_file():
-            raise UsageError(f"--{name.replace('_', '-')}: file not found: {value}")
+        if value:
+            check_input_file(f"--{name.replace('_', '-')}", value)
+    for name in ("dropout", "lr"):
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"--{name} must be a finite number, got {value}")
     if args.dropout is not None and not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.lr is not None and args.lr <= 0:
         raise UsageError(f"--lr must be positive, got {args.lr}")
+    from lstm_course.torch import sentiment as S
+    from lstm_course.torch.sizing import ModelTooLargeError, check_fits
+
+    out = Path(args.out) if args.out else S.default_checkpoint()
+    ensure_writable(out, option="--out" if args.out else "the default checkpoint (give --out)", folder=False)
     tokenizer = TokenizerConfig(kind=args.tokenizer, user_dict=args.user_dict)
     overrides = {"tokenizer": tokenizer, "source": args.data, "seed": args.seed}
     if args.train_size:
@@ -126,13 +148,23 @@ def _train(args: argparse.Namespace) -> int:
     train_overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
                                           "lr": args.lr, "device": args.device}.items() if v is not None}
     train_cfg = S.train_config(seed=args.seed, **train_overrides)
+    model_cfg = S.model_config(data.vocab, **model_overrides)
     try:
-        net, history = S.train_model(data, model=S.model_config(data.vocab, **model_overrides), train=train_cfg,
+        check_fits(lambda: S.SentimentLSTM(model_cfg), what=f"the model (--hidden-size {model_cfg.hidden_size}, "
+                   f"--embed-size {model_cfg.embed_size}, {len(data.vocab):,} tokens)")
+    except ModelTooLargeError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        net, history = S.train_model(data, model=model_cfg, train=train_cfg,
                                      progress=not args.no_progress, tensorboard_dir=args.tensorboard)
     except RuntimeError as exc:  # e.g. an unavailable --device
         raise UsageError(str(exc).splitlines()[0]) from None
-    out = Path(args.out) if args.out else S.default_checkpoint()
-    S.save_trained(out, net, data, history, train_cfg)
+    try:
+        S.save_trained(out, net, data, history, train_cfg)
+    except S.CheckpointError as exc:
+        raise UsageError(f"the model cannot be saved: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {out} ({exc.strerror or exc})") from None
     print(f"最佳验证准确率 {history.best_valid_acc:.4f}（第 {history.best_epoch} 轮），用时 {history.seconds:.0f} 秒")
     print(f"模型已保存到 {out}")
     return 0
@@ -196,10 +228,12 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.file and args.texts:
         raise UsageError("give either texts or --file, not both")
-    if args.file and not Path(args.file).is_file():
-        raise UsageError(f"--file: file not found: {args.file}")
+    if args.file:
+        check_input_file("--file", args.file)
     if args.out != "-" and not args.file:
         raise UsageError("--out only applies together with --file")
+    if args.out != "-":
+        ensure_writable(args.out, option="--out", folder=False)
     for i, text in enumerate(args.texts, 1):
         if not text.strip():
             raise UsageError(f"text {i} is empty; give a review to classify")
@@ -298,10 +332,13 @@ def _write_csv(rows: list[dict[str, str]], out: str) -> None:
         writer.writeheader()
         writer.writerows(rows)
         return
-    try:
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
+    from lstm_course.results import atomic_write_bytes
+
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    try:  # a temporary file renamed into place: a failed write leaves an existing file as it was
+        atomic_write_bytes(Path(out), buffer.getvalue().encode("utf-8"))
     except OSError as exc:
-        raise UsageError(f"--out: cannot write {out} ({exc.strerror})") from None
+        raise UsageError(f"--out: cannot write {out} ({exc.strerror or exc}); an existing file is unchanged") from None

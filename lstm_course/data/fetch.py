@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -25,6 +26,9 @@ from lstm_course.data.registry import REGISTRY, Dataset
 
 DATA_ENV_VAR = "LSTM_COURSE_DATA"
 _CHUNK = 1 << 16
+#: A ``.part`` file of a download untouched for this long was left by a killed download.
+STALE_PART_SECONDS = 3600
+_warned_data_folders: set[str] = set()
 
 
 class DataError(RuntimeError):
@@ -85,36 +89,89 @@ def fetch(name: str, *, timeout: float = 60.0, progress: bool = True) -> Path:
             names the URL, the expected hash and where to put the file by hand.
     """
     ds = get_dataset(name)
-    provided = os.environ.get(DATA_ENV_VAR)
-    if provided:
-        candidate = Path(provided).expanduser() / ds.filename
-        if candidate.is_file():
-            if _verified(candidate, ds, "provided"):
-                return candidate
+    candidate = provided_path(ds)
+    if candidate is not None and candidate.is_file():
+        if _verified(candidate, ds, "provided"):
+            return candidate
     cached = cache_dir() / ds.filename
+    remove_stale_parts(cached.parent)
     if cached.is_file():
-        if _verified(cached, ds, "cached"):
+        actual = sha256_of(cached)
+        if actual == ds.sha256:
             return cached
-        cached.unlink()
+        try:
+            cached.unlink()
+        except OSError as exc:
+            raise DataUnavailableError(
+                f"the cached copy of {ds.name!r} at {cached} is corrupted (sha256 {actual[:12]}…) and cannot "
+                f"be deleted ({exc.strerror or exc}); delete it yourself, or set XDG_CACHE_HOME to a "
+                "writable folder"
+            ) from None
+        _warn_corrupted(cached, ds, actual, " It is deleted and fetched again.")
     return _download(ds, cached, timeout=timeout, progress=progress)
+
+
+def provided_path(ds: Dataset) -> Path | None:
+    """Where ``LSTM_COURSE_DATA`` would hold ``ds`` (``None`` when unset); warns once if it is no folder."""
+    provided = os.environ.get(DATA_ENV_VAR)
+    if not provided:
+        return None
+    folder = Path(provided).expanduser()
+    if not folder.is_dir() and provided not in _warned_data_folders:
+        _warned_data_folders.add(provided)
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        warnings.warn(f"{DATA_ENV_VAR}={provided} {what}; it is ignored and the data comes from the cache "
+                      "or a download", stacklevel=3)
+    return folder / ds.filename
+
+
+def remove_stale_parts(folder: Path, max_age: float = STALE_PART_SECONDS) -> list[Path]:
+    """Delete ``.part`` files of downloads killed more than ``max_age`` seconds ago; return them.
+
+    A download in progress keeps writing to its ``.part`` file, so a recent one is left alone.
+    """
+    removed = []
+    try:
+        parts = list(folder.glob(".*.part"))
+    except OSError:
+        return removed
+    now = time.time()
+    for part in parts:
+        try:
+            if now - part.stat().st_mtime > max_age:
+                part.unlink()
+                removed.append(part)
+        except OSError:
+            pass
+    return removed
 
 
 def _verified(path: Path, ds: Dataset, kind: str) -> bool:
     actual = sha256_of(path)
     if actual == ds.sha256:
         return True
-    extra = " It is deleted and fetched again." if kind == "cached" else " It is ignored."
-    warnings.warn(
-        f"The {kind} copy of {ds.name!r} at {path} is corrupted "
-        f"(sha256 {actual}, expected {ds.sha256}).{extra}",
-        stacklevel=3,
-    )
+    _warn_corrupted(path, ds, actual, " It is ignored.", kind=kind)
     return False
 
 
+def _warn_corrupted(path: Path, ds: Dataset, actual: str, extra: str, kind: str = "cached") -> None:
+    warnings.warn(
+        f"The {kind} copy of {ds.name!r} at {path} is corrupted "
+        f"(sha256 {actual}, expected {ds.sha256}).{extra}",
+        stacklevel=4,
+    )
+
+
 def _download(ds: Dataset, target: Path, *, timeout: float, progress: bool) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{ds.filename}.", suffix=".part", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{ds.filename}.", suffix=".part", dir=target.parent)
+    except OSError as exc:
+        raise DataUnavailableError(
+            f"cannot download {ds.name!r}: the cache folder {target.parent} is not writable "
+            f"({exc.strerror or exc}); set XDG_CACHE_HOME to a writable folder, or put a verified copy "
+            f"in the folder named by {DATA_ENV_VAR}"
+        ) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -25,10 +25,9 @@ import hashlib
 import io
 import json
 import logging
-import os
 import random
-import tempfile
 import unicodedata
+import warnings
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -40,6 +39,7 @@ import numpy as np
 
 from lstm_course.data.fetch import cache_dir, fetch
 from lstm_course.data.vocab import Vocab
+from lstm_course.results import atomic_write_text
 
 DATASET = "online_shopping_10_cats"
 COLUMNS = ("cat", "label", "review")
@@ -382,7 +382,7 @@ class ReviewTokenizer:
         texts = list(texts)
         use_cache = cache and self.config.kind == "word"
         path = self.cache_path(texts) if use_cache else None
-        if path is not None and path.is_file():
+        if path is not None and _is_file(path):
             try:
                 tokens = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(tokens, list) and len(tokens) == len(texts):
@@ -396,7 +396,10 @@ class ReviewTokenizer:
             iterator = tqdm(texts, desc="jieba 分词", unit="条", leave=False)
         tokens = [self(text) for text in iterator]
         if path is not None:
-            _atomic_write(path, json.dumps(tokens, ensure_ascii=False, separators=(",", ":")))
+            try:
+                atomic_write_text(path, json.dumps(tokens, ensure_ascii=False, separators=(",", ":")))
+            except OSError as exc:
+                _warn_cache_once(path.parent, exc)
         return tokens
 
     def cache_path(self, texts: Sequence[str]) -> Path:
@@ -408,15 +411,23 @@ class ReviewTokenizer:
         return cache_dir() / "reviews" / f"tokens-{digest.hexdigest()[:32]}.json"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+_warned_cache_folders: set[str] = set()
+
+
+def _is_file(path: Path) -> bool:
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _warn_cache_once(folder: Path, exc: OSError) -> None:
+    """The token cache is an optimisation: say once per folder that it cannot be written, and go on."""
+    if str(folder) in _warned_cache_folders:
+        return
+    _warned_cache_folders.add(str(folder))
+    warnings.warn(f"the token cache {folder} is not writable ({exc.strerror or exc}); tokenising without it "
+                  "(set XDG_CACHE_HOME to a writable folder to cache jieba's work)", stacklevel=3)
 
 
 # ----------------------------------------------------------------------------- vocabulary, encoding

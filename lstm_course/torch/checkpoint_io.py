@@ -8,10 +8,11 @@ and how it is checked, is up to each kind of checkpoint.
 """
 from __future__ import annotations
 
+import io
 import json
-import os
 import pickle
-import tempfile
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +20,58 @@ import torch
 from torch import nn
 
 from lstm_course.data.vocab import Vocab
+from lstm_course.results import atomic_write_bytes
 
-__all__ = ["CheckpointError", "write_checkpoint", "read_checkpoint", "load_weights", "vocab_difference"]
+__all__ = ["CheckpointError", "checkpoint_bytes", "write_checkpoint", "read_checkpoint", "load_weights",
+           "build_checked", "vocab_difference"]
 
 
 class CheckpointError(ValueError):
     """Not a usable checkpoint, or one that does not match what was expected."""
 
 
+def checkpoint_bytes(fmt: str, metadata: dict[str, Any], model: nn.Module) -> bytes:
+    """The file content :func:`write_checkpoint` writes (to stage it with other files of a run).
+
+    Raises:
+        CheckpointError: a weight is NaN or infinite (a diverged run is never saved), or the
+            metadata holds NaN/infinity (not valid JSON).
+    """
+    state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    _check_finite(state_dict, "the model")
+    try:
+        text = json.dumps(metadata, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise CheckpointError(f"the checkpoint metadata is not valid JSON ({exc})") from None
+    buffer = io.BytesIO()
+    torch.save({"format": fmt, "metadata": text, "state_dict": state_dict}, buffer)
+    return buffer.getvalue()
+
+
 def write_checkpoint(path: Path, fmt: str, metadata: dict[str, Any], model: nn.Module) -> Path:
     """Save ``model``'s weights (on the CPU) and ``metadata`` (JSON-serialisable) under the tag ``fmt``."""
-    payload = {"format": fmt, "metadata": json.dumps(metadata, ensure_ascii=False),
-               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    atomic_write_bytes(path, checkpoint_bytes(fmt, metadata, model))
     return path
+
+
+def _check_finite(state_dict: dict[str, torch.Tensor], where: str) -> None:
+    for name, tensor in state_dict.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{where} has NaN or infinite values in {name!r} (a diverged training run?)")
+
+
+def _unreadable(path: Path, exc: BaseException) -> CheckpointError:
+    message = str(exc)
+    found = re.search(r"GLOBAL ([\w.]+)", message)
+    if isinstance(exc, pickle.UnpicklingError) and found:
+        return CheckpointError(f"{path} holds Python objects ({found.group(1)}) besides tensors and text; "
+                               "lstm_course does not unpickle them, since loading them could run arbitrary code")
+    if "weights only load failed" in message.lower():  # torch's advice to load unsafely is not repeated
+        lines = [line.strip() for line in message.splitlines()[1:] if line.strip()]
+        detail = next((line for line in lines if not line.startswith(("Please file", "Check the doc"))), "")
+        message = detail or "not a file torch.save wrote"
+    first = message.splitlines()[0] if message else "no details"
+    return CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {first})")
 
 
 def read_checkpoint(path: Path, fmt: str, version: int, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -57,18 +89,61 @@ def read_checkpoint(path: Path, fmt: str, version: int, what: str) -> tuple[dict
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "no details"
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {first})") from None
+        raise _unreadable(path, exc) from None
     if not isinstance(payload, dict) or payload.get("format") != fmt:
         raise CheckpointError(f"{path} is not a {what} checkpoint of lstm_course (format tag missing)")
     try:
         metadata = json.loads(payload["metadata"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None
-    if metadata.get("version", 0) > version:
-        raise CheckpointError(f"{path} has checkpoint version {metadata['version']}; this lstm_course reads "
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path} has damaged metadata (a JSON {type(metadata).__name__}, "
+                              "expected an object)")
+    stored = metadata.get("version", 0)
+    if not isinstance(stored, int) or isinstance(stored, bool):
+        raise CheckpointError(f"{path} has damaged metadata (version {stored!r} is not an int)")
+    if stored > version:
+        raise CheckpointError(f"{path} has checkpoint version {stored}; this lstm_course reads "
                               f"up to version {version} — upgrade lstm_course")
-    return metadata, payload.get("state_dict", {})
+    state_dict = payload.get("state_dict")
+    if not isinstance(state_dict, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                                   for k, v in state_dict.items()):
+        raise CheckpointError(f"{path} is damaged: its state_dict is a {type(state_dict).__name__}, "
+                              "not a mapping of names to tensors")
+    return metadata, state_dict
+
+
+def build_checked(factory: Callable[[], nn.Module], state_dict: dict[str, torch.Tensor], path: Path) -> nn.Module:
+    """Build the model from ``factory`` only after its configuration has been checked against the tensors.
+
+    A checkpoint's configuration is untrusted input: one claiming ``hidden_size=3000000`` would
+    make the constructor allocate terabytes before :func:`load_weights` could compare anything.
+    The model is first described on the ``meta`` device (no storage) and its parameter names
+    and shapes compared with ``state_dict``; only a consistent configuration is built, and then
+    its size is that of tensors already in memory.
+
+    Raises:
+        CheckpointError: names or shapes differ, or a weight is NaN/infinite.
+    """
+    from lstm_course.torch.sizing import skeleton_shapes
+
+    try:
+        expected = skeleton_shapes(factory)
+    except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
+        raise CheckpointError(f"{path}: the stored configuration does not describe a buildable model ({exc})") from None
+    stored = {k: tuple(v.shape) for k, v in state_dict.items()}
+    problems = [f"missing {k}" for k in expected if k not in stored]
+    problems += [f"unexpected {k}" for k in stored if k not in expected]
+    problems += [f"{k}: configuration implies {expected[k]}, stored {stored[k]}"
+                 for k in expected if k in stored and expected[k] != stored[k]]
+    if problems:
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise CheckpointError(f"{path}: the weights do not fit the stored configuration "
+                              f"({'; '.join(problems[:3])}{more})")
+    _check_finite(state_dict, str(path))
+    model = factory()
+    load_weights(model, state_dict, path)
+    return model
 
 
 def load_weights(model: nn.Module, state_dict: dict[str, Any], path: Path) -> None:

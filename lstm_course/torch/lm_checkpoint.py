@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from lstm_course.data.vocab import Vocab
-from lstm_course.torch.checkpoint_io import (CheckpointError, load_weights, read_checkpoint, vocab_difference,
-                                             write_checkpoint)
+from lstm_course.torch.checkpoint_io import (CheckpointError, build_checked, checkpoint_bytes, read_checkpoint,
+                                             vocab_difference, write_checkpoint)
 from lstm_course.torch.lm import LMConfig, RNNLM, build_lm
 
-__all__ = ["CheckpointError", "LMCheckpoint", "save_checkpoint", "load_checkpoint", "CHECKPOINT_NAME"]
+__all__ = ["CheckpointError", "LMCheckpoint", "save_checkpoint", "encode_checkpoint", "load_checkpoint",
+           "CHECKPOINT_NAME"]
 
 FORMAT = "lstm_course.lm"
 VERSION = 1
@@ -43,6 +44,23 @@ def _resolve(path: str | Path) -> Path:
     return path / CHECKPOINT_NAME if path.is_dir() else path
 
 
+def _metadata(model: RNNLM, vocab: Vocab, config: LMConfig | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+    config = config or getattr(model, "config", None)
+    if config is None:
+        raise CheckpointError("no LMConfig: build the model with build_lm(config) or pass config=")
+    if len(vocab) != config.vocab_size:
+        raise CheckpointError(f"vocabulary has {len(vocab)} tokens but the configuration says "
+                              f"vocab_size={config.vocab_size}")
+    return {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
+            "vocab": vocab.to_dict(), "extra": extra or {}}
+
+
+def encode_checkpoint(model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *,
+                      extra: dict[str, Any] | None = None) -> bytes:
+    """The bytes :func:`save_checkpoint` writes, to stage a checkpoint with the other files of a run."""
+    return checkpoint_bytes(FORMAT, _metadata(model, vocab, config, extra), model)
+
+
 def save_checkpoint(path: str | Path, model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *,
                     extra: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint atomically; ``path`` may be a file or a folder (then ``checkpoint.pt``).
@@ -52,16 +70,10 @@ def save_checkpoint(path: str | Path, model: RNNLM, vocab: Vocab, config: LMConf
         extra: JSON-serialisable information kept alongside (settings, history, metrics).
 
     Raises:
-        CheckpointError: no configuration, or the vocabulary size differs from the model's.
+        CheckpointError: no configuration, the vocabulary size differs from the model's, or a
+            weight is NaN/infinite.
     """
-    config = config or getattr(model, "config", None)
-    if config is None:
-        raise CheckpointError("no LMConfig: build the model with build_lm(config) or pass config=")
-    if len(vocab) != config.vocab_size:
-        raise CheckpointError(f"vocabulary has {len(vocab)} tokens but the configuration says "
-                              f"vocab_size={config.vocab_size}")
-    metadata = {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
-                "vocab": vocab.to_dict(), "extra": extra or {}}
+    metadata = _metadata(model, vocab, config, extra)
     path = Path(path)
     if path.is_dir() or not path.suffix:
         path = path / CHECKPOINT_NAME
@@ -88,7 +100,7 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, config: LMC
     try:
         saved_config = LMConfig.from_dict(meta["config"])
         saved_vocab = Vocab.from_dict(meta["vocab"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise CheckpointError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None
     if len(saved_vocab) != saved_config.vocab_size:
         raise CheckpointError(f"{path}: stored vocabulary has {len(saved_vocab)} tokens but the model "
@@ -99,8 +111,8 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, config: LMC
         diff = ", ".join(f"{k}: checkpoint {v!r} vs given {getattr(config, k)!r}"
                          for k, v in saved_config.to_dict().items() if getattr(config, k) != v)
         raise CheckpointError(f"configuration mismatch ({diff})")
-    model = build_lm(saved_config)
-    load_weights(model, state_dict, path)
+    model = build_checked(lambda: build_lm(saved_config), state_dict, path)
     model.to(device).eval()
-    return LMCheckpoint(model, saved_vocab, saved_config, meta.get("extra", {}))
+    extra = meta.get("extra", {})
+    return LMCheckpoint(model, saved_vocab, saved_config, extra if isinstance(extra, dict) else {})
 

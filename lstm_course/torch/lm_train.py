@@ -28,9 +28,39 @@ from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.lm import RNNLM, detach_state
 from lstm_course.torch.training import clipped_step
 
-__all__ = ["lm_loss", "evaluate_perplexity", "make_optimizer", "train_lm"]
+__all__ = ["DivergedError", "perplexity", "lm_loss", "evaluate_perplexity", "make_optimizer", "train_lm"]
 
 OPTIMIZERS = ("sgd", "adam")
+
+
+class DivergedError(RuntimeError):
+    """The training loss became NaN or infinite (or the perplexity overflowed).
+
+    Attributes:
+        step: 1-based optimisation step at which it happened (counted over the whole run).
+        epoch: 1-based epoch of that step.
+        history: the epochs completed before it, all finite.
+        kept_epoch: the epoch whose weights the model holds now (the best validation epoch
+            with ``restore_best``, else the last completed epoch), or ``None`` when no epoch
+            completed and the model's weights are unusable.
+    """
+
+    def __init__(self, message: str, *, step: int, epoch: int, history: LMHistory,
+                 kept_epoch: int | None) -> None:
+        super().__init__(message)
+        self.step, self.epoch, self.history, self.kept_epoch = step, epoch, history, kept_epoch
+
+
+def perplexity(mean_loss: float) -> float:
+    """``exp(mean_loss)``, ``inf`` where that overflows a float (instead of ``OverflowError``)."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
+
+
+def _finite_weights(model: nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
@@ -82,7 +112,7 @@ def evaluate_perplexity(model: RNNLM, data_iter: Iterable, *, device: Any = None
         model.train(was_training)
     if count == 0:
         raise ValueError("data_iter produced no batches")
-    return math.exp(total / count)
+    return perplexity(total / count)
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -121,11 +151,18 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
             perplexity at the end.
         progress: show a tqdm bar over epochs with the latest perplexities and speed.
         desc: label of the bar.
+
+    Raises:
+        ValueError: a non-positive or non-finite ``lr``/``clip``, or bad ``epochs``.
+        DivergedError: the loss became NaN/infinite; the model then holds the weights of the
+            best (``restore_best``) or last completed epoch, if any (see ``kept_epoch``).
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, received {epochs!r}")
-    if clip is not None and clip <= 0:
-        raise ValueError(f"clip must be positive or None, received {clip!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.number)) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive finite number, received {lr!r}")
+    if clip is not None and not (math.isfinite(clip) and clip > 0):
+        raise ValueError(f"clip must be positive and finite, or None, received {clip!r}")
     if (restore_best or plateau_decay is not None) and val_iter is None:
         raise ValueError("restore_best and plateau_decay need val_iter")
     if plateau_decay is not None and not 0.0 < plateau_decay < 1.0:
@@ -141,10 +178,19 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=plateau_decay, patience=0)
     random_iter = _uses_random_iter(train_iter, use_random_iter)
     history = LMHistory()
-    best_state, best_ppl = None, math.inf
+    best_state, best_ppl, best_epoch = None, math.inf, None
+    last_state, step = None, 0
+
+    def diverged(epoch: int, what: str) -> DivergedError:
+        bar.close()
+        kept = best_epoch if best_state is not None else (history.epochs or None)
+        if kept is not None:
+            model.load_state_dict(best_state if best_state is not None else last_state)
+        return DivergedError(f"{what} at step {step} (epoch {epoch}); lower the learning rate "
+                             "or clip the gradients", step=step, epoch=epoch, history=history, kept_epoch=kept)
 
     bar = epoch_bar(epochs, desc=desc, enabled=progress)
-    for _ in bar:
+    for epoch, _ in enumerate(bar, 1):
         model.train()
         total, count, state = 0.0, 0, None
         start = time.perf_counter()
@@ -153,27 +199,39 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
             state = None if random_iter else detach_state(state)
             logits, state = model(X, state)
             loss = lm_loss(logits, Y)
+            step += 1
+            value = loss.item()
+            if not math.isfinite(value):
+                raise diverged(epoch, f"the training loss became {value}")
             clipped_step(model, opt, loss, clip)
-            total += loss.item() * Y.numel()
+            total += value * Y.numel()
             count += Y.numel()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - start
         if count == 0:
             raise ValueError("train_iter produced no batches")
-        history.train_ppl.append(math.exp(total / count))
+        if not math.isfinite(perplexity(total / count)) or not _finite_weights(model):
+            raise diverged(epoch, "the training perplexity overflowed" if _finite_weights(model)
+                           else "the weights became NaN or infinite")
+        val_ppl = evaluate_perplexity(model, val_iter, device=device) if val_iter is not None else None
+        if val_ppl is not None and not math.isfinite(val_ppl):
+            raise diverged(epoch, f"the validation perplexity became {val_ppl}")
+        history.train_ppl.append(perplexity(total / count))
         history.tokens_per_s.append(count / seconds)
         history.seconds.append(seconds)
         history.lr.append(float(opt.param_groups[0]["lr"]))
         postfix = {"训练ppl": f"{history.train_ppl[-1]:.2f}"}
-        if val_iter is not None:
-            history.val_ppl.append(evaluate_perplexity(model, val_iter, device=device))
+        if val_ppl is not None:
+            history.val_ppl.append(val_ppl)
             postfix["验证ppl"] = f"{history.val_ppl[-1]:.2f}"
             if restore_best and history.val_ppl[-1] < best_ppl:
-                best_ppl = history.val_ppl[-1]
+                best_ppl, best_epoch = history.val_ppl[-1], history.epochs
                 best_state = copy.deepcopy(model.state_dict())
             if scheduler is not None:
                 scheduler.step(history.val_ppl[-1])
+        if best_state is None:
+            last_state = copy.deepcopy(model.state_dict())
         postfix["tok/s"] = f"{history.tokens_per_s[-1]:.0f}"
         bar.set_postfix(postfix)
     bar.close()

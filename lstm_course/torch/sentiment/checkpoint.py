@@ -14,8 +14,8 @@ from typing import Any
 
 from lstm_course.data.reviews import PAD_TOKEN, TokenizerConfig
 from lstm_course.data.vocab import Vocab
-from lstm_course.torch.checkpoint_io import (CheckpointError, load_weights, read_checkpoint, vocab_difference,
-                                             write_checkpoint)
+from lstm_course.torch.checkpoint_io import CheckpointError, build_checked, read_checkpoint, vocab_difference, \
+    write_checkpoint
 from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "vocab_fingerprint"]
@@ -82,18 +82,20 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any
         config = ModelConfig.from_dict(meta["model_config"])
         tokenizer = TokenizerConfig.from_dict(meta["tokenizer"])
         saved_vocab = Vocab.from_dict(meta["vocab"])
-        max_len = int(meta["max_len"])
-    except (KeyError, TypeError, ValueError) as exc:
+        max_len = meta["max_len"]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise CheckpointError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None
+    if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len < 1:
+        raise CheckpointError(f"{path} has damaged metadata (max_len must be a positive int, got {max_len!r})")
     if vocab_fingerprint(saved_vocab) != meta.get("vocab_sha256"):
         raise CheckpointError(f"{path}: the stored vocabulary does not match its fingerprint (edited or damaged)")
     _check_vocab_fits(config, saved_vocab)
     if vocab is not None and vocab != saved_vocab:
         raise CheckpointError(vocab_difference(vocab, saved_vocab))
-    model = SentimentLSTM(config)
-    load_weights(model, state_dict, path)
+    model = build_checked(lambda: SentimentLSTM(config), state_dict, path)
     model.to(device).eval()
-    return Checkpoint(model, saved_vocab, tokenizer, max_len, meta.get("extra", {}))
+    extra = meta.get("extra", {})
+    return Checkpoint(model, saved_vocab, tokenizer, max_len, extra if isinstance(extra, dict) else {})
 
 
 def _check_vocab_fits(config: ModelConfig, vocab: Vocab) -> None:
