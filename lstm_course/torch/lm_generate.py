@@ -105,8 +105,8 @@ def generate(model: RNNLM, vocab: Vocab, prefix: str, num_preds: int, *, tempera
     """
     if not isinstance(num_preds, int) or isinstance(num_preds, bool) or num_preds < 1:
         raise ValueError(f"num_preds must be an int >= 1, received {num_preds!r}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 = greedy), received {temperature!r}")
+    if not 0 <= temperature < float("inf"):  # also refuses NaN
+        raise ValueError(f"temperature must be finite and >= 0 (0 = greedy), received {temperature!r}")
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be a positive int or None, received {top_k!r}")
     if len(vocab) != getattr(model, "vocab_size", len(vocab)):
@@ -128,7 +128,9 @@ def generate(model: RNNLM, vocab: Vocab, prefix: str, num_preds: int, *, tempera
         outputs, last = [], indices[-1]
         for _ in range(num_preds):
             logits, state = model(torch.tensor([[last]], device=device), state)
-            last = sample_next(logits[-1, 0], temperature=temperature, top_k=top_k, generator=generator)
+            scores = logits[-1, 0].clone()
+            scores[vocab.unk] = float("-inf")  # "<unk>" stands for no text: never produce it
+            last = sample_next(scores, temperature=temperature, top_k=top_k, generator=generator)
             outputs.append(last)
     finally:
         model.train(was_training)
