@@ -36,8 +36,16 @@ ALLOWED: dict[str, dict[str, str]] = {
         "温度 1.0": "a sampling temperature the page sets in code (a setting)",
         "温度 1.5": "a sampling temperature the page sets in code (a setting)",
     },
-    "ch05_gru": {},
+    "ch05_gru": {
+        "[0.8, -0.6]": "the inputs an exercise fixes",
+        "[0.5, 1]": "the inputs an exercise fixes",
+        "前 90%": "the train/validation split that load_time_machine_splits fixes (a setting)",
+        "最后 10%": "the train/validation split that load_time_machine_splits fixes (a setting)",
+        "R_t\\cdot 0.5": "the value of H_{t-1} the worked example sets in code",
+    },
     "ch06_deep_bidirectional": {
+        "差别在 $10^{-7}$ 量级": "the size of float32 rounding, a hardware fact",
+        "接近 100%": "the accuracy of copying the input, a thought experiment",
         "前 90%": "the train/validation split that load_time_machine_splits fixes (a setting)",
         "最后 10%": "the train/validation split that load_time_machine_splits fixes (a setting)",
     },
