@@ -1,9 +1,10 @@
 """Run profiles: ``quick`` (CI, laptops) and ``full`` (the published site, on a GPU).
 
 The profile is read from the environment variable ``LSTM_COURSE_PROFILE``
-(default ``full``).  Code never branches on the profile by hand; it asks
-:func:`by_profile` for the settings of the active one, so both profiles run the
-same code path with different sizes.
+(default ``quick``: Colab, laptops and ``pip install`` users get the quick profile unless
+they ask for ``full``; ``lstm-course reproduce`` sets ``full`` itself).  Code never branches
+on the profile by hand; it asks :func:`by_profile` for the settings of the active one, so both
+profiles run the same code path with different sizes.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TypeVar
 
 ENV_VAR = "LSTM_COURSE_PROFILE"
 PROFILES = ("quick", "full")
-DEFAULT_PROFILE = "full"
+DEFAULT_PROFILE = "quick"
 
 T = TypeVar("T")
 

@@ -31,6 +31,7 @@ from torch.nn import functional as F
 
 from lstm_course.config import by_profile
 from lstm_course.data.vocab import Vocab
+from lstm_course.runtime import model_device
 from lstm_course.torch.lm_generate import sample_next, split_prefix
 
 __all__ = ["settings", "BidirectionalLM", "position_perplexity", "perplexity_from_positions",
@@ -79,11 +80,12 @@ def position_perplexity(model: nn.Module, data_iter: Iterable, *, device: Any = 
 
     Every window is read from the zero state (the state is *not* carried between batches), so
     position ``t`` has exactly ``t`` earlier tokens of context for a unidirectional model.
+    Runs on the device of the model's parameters (``device``, if given, must be that one).
 
     Returns:
         ``(steps,)`` array: ``exp`` of the mean loss at each position.
     """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = model_device(model, device)
     was_training = model.training
     model.eval()
     total, count = None, 0
@@ -99,7 +101,7 @@ def position_perplexity(model: nn.Module, data_iter: Iterable, *, device: Any = 
         model.train(was_training)
     if not count:
         raise ValueError("data_iter produced no batches")
-    return np.exp((total / count).double().cpu().numpy())
+    return np.exp((total / count).cpu().double().numpy())  # to the CPU first: MPS has no float64
 
 
 def perplexity_from_positions(per_position: np.ndarray) -> float:
@@ -124,7 +126,7 @@ def generate_rereading(model: nn.Module, vocab: Vocab, prefix: str, num_preds: i
     if context < 1:
         raise ValueError(f"context must be >= 1, received {context!r}")
     indices = list(split_prefix(prefix, vocab, "char"))
-    device = next(model.parameters()).device
+    device = model_device(model)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     was_training = model.training
     model.eval()

@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["GATES", "SCHEMA_VERSION", "time_call", "flops_per_token", "matmul_gflops", "matmul_peak_gflops",
            "blas_threads", "environment", "add_ratios", "results_table", "results_markdown",
-           "device_slug", "from_record", "OUR_LSTMS", "FUSED_LSTMS",
+           "device_slug", "table_device", "from_record", "OUR_LSTMS", "FUSED_LSTMS",
            "COMPILED_LSTMS", "targets", "targets_table"]
 
 #: The LSTM implementations written in this course (the framework layers and d2l's are not).
@@ -55,7 +55,8 @@ def time_call(fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 3, numbe
         warmup: untimed calls first (allocations, caches, graph tracing, compilation).
         repeats: timed groups; report the median of the returned list.
         number: calls per group (the group's time is divided by ``number``).
-        sync: called after ``fn`` before the clock is read (e.g. ``torch.cuda.synchronize``).
+        sync: called after ``fn`` before the clock is read (e.g.
+            ``lambda: lstm_course.runtime.synchronize(device)`` on CUDA or MPS).
     """
     for name, value, low in (("warmup", warmup, 0), ("repeats", repeats, 1), ("number", number, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -109,7 +110,9 @@ def matmul_gflops(m: int, k: int, n: int, *, device: Any = "cpu", repeats: int =
     flops = 2 * m * k * n
     if number is None:  # about a millisecond per group at 200 GFLOP/s
         number = max(1, int(2e8 // flops))
-    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    from lstm_course.runtime import synchronize
+
+    sync = (lambda: synchronize(device)) if device.type != "cpu" else None
     seconds = time_call(lambda: torch.mm(a, b), warmup=2, repeats=repeats, number=number, sync=sync)
     return flops / min(seconds) / 1e9
 
@@ -181,6 +184,24 @@ def _version(module: str) -> str | None:
 def device_slug(device: Any) -> str:
     """``'cpu'``, ``'cuda'``, ...: the device part of a results file name."""
     return str(device).split(":")[0]
+
+
+def table_device(results: Mapping[str, Any]) -> str:
+    """The one device a results table was measured on (``'cpu'``, ``'cuda'``, ...).
+
+    Raises:
+        ValueError: a measured row does not record its device, or records another device than
+            the table's (``results["environment"]["device"]``): one table, one device.
+    """
+    table = device_slug(results["environment"]["device"])
+    for row in results["rows"]:
+        if row.get("status") != "ok":
+            continue
+        if "device" not in row:
+            raise ValueError(f"row {row['id']!r} does not record the device it ran on")
+        if device_slug(row["device"]) != table:
+            raise ValueError(f"row {row['id']!r} ran on {row['device']} but the table is for {table}")
+    return table
 
 
 def environment(device: Any = "cpu", *, frameworks: Sequence[str] = ("numpy", "torch")) -> dict[str, Any]:

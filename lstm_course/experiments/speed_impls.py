@@ -16,6 +16,22 @@ for the timing, the FLOP count, the peak and the table).
 
 Threads: unless told otherwise everything runs on **one** thread (PyTorch, TensorFlow intra- and
 inter-op, OpenBLAS); on a small shared machine more threads make the numbers erratic.
+
+Devices: a table holds **one** device, ``config.device``, and every row records the device it
+ran on (``row["device"]``, read back from where its weights live) and the kernel that computes
+its recurrence (``row["kernel"]``).  For a CPU table TensorFlow is pinned to the CPU
+(``tf.config.set_visible_devices([], "GPU")`` before it initialises, and ``tf.device("/CPU:0")``
+around every call); a GPU table (``device='cuda'``) runs every framework on the GPU and leaves
+out the NumPy row.  A row that ends up elsewhere is reported as failed, never mixed in.
+
+Kernels: ``nn.LSTM`` on the CPU runs oneDNN's whole-sequence LSTM (``aten::mkldnn_rnn_layer``,
+forward and backward); ``nn.GRU``/``nn.RNN`` on the CPU run ATen's step loop of ``addmm``; on
+CUDA all three run cuDNN.  ``keras.layers.LSTM`` takes the cuDNN kernel only when a GPU is
+visible to TensorFlow **and** ``activation='tanh'``, ``recurrent_activation='sigmoid'``,
+``use_bias=True``, ``unroll=False``, ``recurrent_dropout=0`` and ``use_cudnn`` is ``'auto'``/
+``True`` (and no sequence is fully masked); otherwise, and always on the CPU, Keras 3 runs its
+generic ``tf.while_loop`` over the steps — with ``TF_ENABLE_ONEDNN_OPTS=0`` (set by
+:mod:`lstm_course.tf`) and no fused oneDNN LSTM kernel.
 """
 from __future__ import annotations
 
@@ -32,11 +48,12 @@ from typing import Any
 import numpy as np
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.speed import (SCHEMA_VERSION, add_ratios, blas_threads, environment,
+from lstm_course.experiments.speed import (SCHEMA_VERSION, add_ratios, blas_threads, device_slug, environment,
                                            flops_per_token, matmul_peak_gflops, time_call)
 
 __all__ = ["TIMING", "BenchConfig", "Data", "Runner", "Impl", "Unavailable", "IMPLS", "IMPL_IDS", "QUICK_IDS",
-           "default_config", "load_batches", "measure", "measure_rows", "run_benchmark", "with_sizes"]
+           "default_config", "load_batches", "measure", "measure_rows", "run_benchmark", "with_sizes",
+           "keras_lstm_kernel"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +66,8 @@ class BenchConfig:
         repeats, number: timed groups per round and steps per group; the median group is reported.
         rounds: rounds over all implementations (interleaved, see :func:`measure_rows`).
         threads: CPU threads for PyTorch, TensorFlow (intra and inter op) and OpenBLAS.
-        device: PyTorch device of the ``torch`` rows (``'cpu'``, ``'cuda'``).
+        device: the device of the whole table (``'cpu'``, ``'cuda'``): PyTorch and TensorFlow
+            rows run there (the NumPy row only on the CPU).
         seed: weight initialisation.
     """
 
@@ -97,6 +115,8 @@ class Runner:
     sync: Callable[[], Any] | None = None
     note: str = ""
     trained: Any = None  # what train() updates (a module or the variables), for inspection
+    device: str = "cpu"  # where the weights live: 'cpu', 'cuda:0', ... (recorded in the row)
+    kernel: str = ""     # what computes the recurrence (recorded in the row)
 
 
 @dataclass(frozen=True)
@@ -149,6 +169,8 @@ def load_batches(config: BenchConfig, count: int = 4) -> Data:
 def _build_numpy_lstm(config: BenchConfig, data: Data) -> Runner:
     from lstm_course.numpy.lstm import init_lstm_params, lstm_backward, lstm_forward
 
+    if device_slug(config.device) != "cpu":
+        raise Unavailable(f"NumPy runs on the CPU only; this table is for {config.device}")
     V, H = data.vocab_size, config.hidden
     rng = np.random.default_rng(config.seed)
     params = init_lstm_params(V, H, rng=rng, dtype=np.float32)
@@ -182,7 +204,7 @@ def _build_numpy_lstm(config: BenchConfig, data: Data) -> Runner:
     def infer() -> None:
         forward(next(batches)[0])
 
-    return Runner(train, infer, trained=params)
+    return Runner(train, infer, trained=params, device="cpu", kernel="NumPy 逐步循环（OpenBLAS 矩阵乘法）")
 
 
 # ----------------------------------------------------------------------------- PyTorch
@@ -225,8 +247,11 @@ def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data
         with torch.no_grad():
             forward(next(batches)[0])
 
-    sync = torch.cuda.synchronize if device.type == "cuda" else None
-    runner = Runner(train, infer, sync, trained=model)
+    from lstm_course.runtime import synchronize
+
+    sync = (lambda: synchronize(device)) if device.type != "cpu" else None
+    runner = Runner(train, infer, sync, trained=model, device=str(next(model.parameters()).device),
+                    kernel=_torch_kernel(model.rnn, device))
     if compile:  # compile both graphs now, so that the time is reported and not hidden in warm-up
         from torch._inductor import config as inductor_config
 
@@ -242,6 +267,20 @@ def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data
         runner.note = (f"编译用时（不用磁盘缓存）：训练 {train_compile:.0f} s，推理 {infer_compile:.0f} s；"
                        "循环用 autograd 求导")
     return runner
+
+
+def _torch_kernel(rnn: Any, device: Any) -> str:
+    """Which kernel computes ``rnn``'s recurrence on ``device`` (see the module docstring)."""
+    import torch
+
+    kind = type(rnn).__name__
+    if kind in ("LSTM", "GRU", "RNN") and type(rnn).__module__.startswith("torch.nn"):
+        if torch.device(device).type == "cuda":
+            return "cuDNN"
+        if kind == "LSTM" and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled:
+            return "oneDNN LSTM（aten::mkldnn_rnn_layer）"
+        return "ATen 逐步循环（addmm）"
+    return "Python 逐步循环（PyTorch 算子）"
 
 
 def _nn(cls_name: str) -> Callable[[BenchConfig, Data], Runner]:
@@ -286,11 +325,16 @@ def _build_fused_compiled(config: BenchConfig, data: Data) -> Runner:
 
 
 # ----------------------------------------------------------------------------- TensorFlow
-def _tensorflow(threads: int) -> Any:
-    """Import TensorFlow (quietly, through lstm_course.tf) and pin its thread pools if still possible."""
+def _tensorflow(threads: int, device: str = "cpu") -> Any:
+    """Import TensorFlow (quietly, through lstm_course.tf), pin its thread pools and, for a CPU
+    table, hide the GPUs from it — both only possible before TensorFlow initialises; afterwards
+    :func:`_tf_device` still places every operation of the rows on the table's device."""
     import lstm_course.tf.lstm  # noqa: F401 - sets TensorFlow's quiet logging defaults first
     import tensorflow as tf
 
+    if device_slug(device) == "cpu":
+        with contextlib.suppress(RuntimeError):  # already initialised: tf.device pins the rows
+            tf.config.set_visible_devices([], "GPU")
     for setter in (tf.config.threading.set_intra_op_parallelism_threads,
                    tf.config.threading.set_inter_op_parallelism_threads):
         with contextlib.suppress(RuntimeError):  # the runtime already started: keep its setting
@@ -298,17 +342,63 @@ def _tensorflow(threads: int) -> Any:
     return tf
 
 
+def _tf_device(tf: Any, device: str) -> str:
+    """TensorFlow's name of the table's device (``/CPU:0``, ``/GPU:0``); Unavailable without a GPU."""
+    torch_device = str(device)
+    if device_slug(torch_device) == "cpu":
+        return "/CPU:0"
+    if device_slug(torch_device) != "cuda":
+        raise Unavailable(f"TensorFlow has no {device_slug(torch_device)} device")
+    if not tf.config.list_logical_devices("GPU"):
+        raise Unavailable("TensorFlow sees no GPU (tensorflow-cpu installed? see scripts/setup.sh)")
+    index = torch_device.split(":")[1] if ":" in torch_device else "0"
+    return f"/GPU:{index}"
+
+
+def _tf_placed(variable: Any) -> str:
+    """Where a TensorFlow variable lives, in PyTorch's spelling: ``'cpu'`` or ``'cuda:N'``."""
+    device = getattr(variable, "device", None)
+    if device is None:  # a keras.Variable wraps the tf.Variable that has a device
+        device = variable.value.device
+    name = str(device).upper()
+    if "GPU:" in name:
+        return f"cuda:{name.rsplit('GPU:', 1)[1]}"
+    return "cpu" if "CPU:" in name or not name else name.lower()
+
+
+def _pinned(tf: Any, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        with tf.device(where):
+            return fn(*args)
+    return call
+
+
+def keras_lstm_kernel(layer: Any, gpu_visible: bool) -> str:
+    """Which kernel ``keras.layers.LSTM`` uses (Keras 3's rule, see the module docstring)."""
+    from keras import activations
+
+    cudnn_args = (layer.activation in (activations.tanh,)
+                  and layer.recurrent_activation in (activations.sigmoid,)
+                  and layer.use_bias and not layer.unroll and not layer.recurrent_dropout
+                  and getattr(layer, "use_cudnn", "auto") in ("auto", True))
+    if cudnn_args and gpu_visible:
+        return "cuDNN（Keras 的条件都满足且有 GPU）"
+    return "tf.while_loop（Keras 3 的通用实现，无 oneDNN 融合 LSTM 内核）"
+
+
 def _tf_runner(model: Any, config: BenchConfig, data: Data, *, compiled: bool) -> Runner:
     import keras
 
     from lstm_course.tf.lm import lm_loss_tf
 
-    tf = _tensorflow(config.threads)
-    batches = data.cycle(lambda a: tf.constant(a))
-    model(next(batches)[0])  # builds Keras layers
-    variables = list(model.trainable_variables)
-    optimizer = keras.optimizers.SGD(learning_rate=1.0)
-    optimizer.build(variables)
+    tf = _tensorflow(config.threads, config.device)
+    where = _tf_device(tf, config.device)
+    with tf.device(where):
+        batches = data.cycle(lambda a: tf.constant(a))
+        model(next(batches)[0])  # builds Keras layers
+        variables = list(model.trainable_variables)
+        optimizer = keras.optimizers.SGD(learning_rate=1.0)
+        optimizer.build(variables)
 
     def step(X, Y):
         with tf.GradientTape() as tape:
@@ -324,19 +414,24 @@ def _tf_runner(model: Any, config: BenchConfig, data: Data, *, compiled: bool) -
 
     if compiled:
         step, forward = tf.function(step), tf.function(forward)
+    run_step, run_forward = _pinned(tf, where, step), _pinned(tf, where, forward)
 
     def train() -> None:
-        step(*next(batches)).numpy()
+        run_step(*next(batches)).numpy()
 
     def infer() -> None:
-        forward(next(batches)[0]).numpy()
+        run_forward(next(batches)[0]).numpy()
 
-    return Runner(train, infer, trained=variables)
+    gpu = where.startswith("/GPU")
+    layer = getattr(model, "rnn", None)
+    kernel = (keras_lstm_kernel(layer, gpu) if isinstance(layer, keras.layers.LSTM)
+              else "TF 算子逐步循环" + ("（tf.function 图）" if compiled else "（即时执行）"))
+    return Runner(train, infer, trained=variables, device=_tf_placed(variables[0]), kernel=kernel)
 
 
 def _build_tf_scratch(compiled: bool) -> Callable[[BenchConfig, Data], Runner]:
     def build(config: BenchConfig, data: Data) -> Runner:
-        _tensorflow(config.threads)
+        _tensorflow(config.threads, config.device)
         from lstm_course.tf.lm import ScratchLM
 
         return _tf_runner(ScratchLM(data.vocab_size, config.hidden, seed=config.seed, init="uniform"),
@@ -345,7 +440,7 @@ def _build_tf_scratch(compiled: bool) -> Callable[[BenchConfig, Data], Runner]:
 
 
 def _build_keras(config: BenchConfig, data: Data) -> Runner:
-    _tensorflow(config.threads)
+    _tensorflow(config.threads, config.device)
     import keras
 
     from lstm_course.tf.lm import KerasLM
@@ -398,14 +493,16 @@ def _d2l_lstm_scratch(d2l: Any, tf: Any) -> type:
 
 
 def _build_d2l(config: BenchConfig, data: Data) -> Runner:
-    tf = _tensorflow(config.threads)
+    tf = _tensorflow(config.threads, config.device)
+    where = _tf_device(tf, config.device)
     try:
         from d2l import tensorflow as d2l
     except Exception as exc:  # noqa: BLE001 - not installed, or an incompatible version
         raise Unavailable(f"d2l (TensorFlow flavour) cannot be imported ({type(exc).__name__}: {exc})") from None
     tf.random.set_seed(config.seed)
-    lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=data.vocab_size, num_hiddens=config.hidden)
-    model = d2l.RNNLMScratch(lstm, vocab_size=data.vocab_size, lr=4.0)  # d2l's §10.1 uses lr=4
+    with tf.device(where):
+        lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=data.vocab_size, num_hiddens=config.hidden)
+        model = d2l.RNNLMScratch(lstm, vocab_size=data.vocab_size, lr=4.0)  # d2l's §10.1 uses lr=4
     optimizer = model.configure_optimizers()
     trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
     batches = data.cycle(lambda a: tf.constant(a))
@@ -428,7 +525,9 @@ def _build_d2l(config: BenchConfig, data: Data) -> Runner:
     def infer() -> None:
         model(next(batches)[0]).numpy()
 
-    return Runner(train, infer, trained=variables, note="d2l 1.0 的 RNNLMScratch + 书中 §10.1 的 LSTMScratch，即时执行")
+    return Runner(_pinned(tf, where, train), _pinned(tf, where, infer), trained=variables,
+                  note="d2l 1.0 的 RNNLMScratch + 书中 §10.1 的 LSTMScratch，即时执行",
+                  device=_tf_placed(variables[0]), kernel="TF 算子逐步循环（即时执行）")
 
 
 # ----------------------------------------------------------------------------- the table
@@ -483,9 +582,14 @@ def _first_line(exc: BaseException) -> str:
 def _build(impl: Impl, config: BenchConfig, data: Data) -> tuple[dict[str, Any], Runner | None]:
     """The row's identity and its runner, or a ``skipped``/``failed`` row and ``None``."""
     row: dict[str, Any] = {"id": impl.id, "label": impl.label, "framework": impl.framework,
-                           "cell": impl.cell, "baseline": impl.baseline}
+                           "cell": impl.cell, "baseline": impl.baseline, "device": str(config.device)}
     try:
-        return row, impl.build(config, data)
+        runner = impl.build(config, data)
+        row.update(device=runner.device, kernel=runner.kernel)
+        if device_slug(runner.device) != device_slug(config.device):
+            return {**row, "status": "failed", "reason": f"ran on {runner.device}, but this table is for "
+                                                          f"{config.device}: one table, one device"}, None
+        return row, runner
     except Unavailable as exc:
         return {**row, "status": "skipped", "reason": f"not available: {exc}"}, None
     except Exception as exc:  # noqa: BLE001 - a row that breaks is reported, the run goes on
@@ -648,3 +752,4 @@ def run_benchmark(config: BenchConfig | None = None, ids: Sequence[str] | None =
 def with_sizes(config: BenchConfig, **sizes: int) -> BenchConfig:
     """``config`` with other ``batch``/``steps``/``hidden`` (for sweeps)."""
     return replace(config, **sizes)
+

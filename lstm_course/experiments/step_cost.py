@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from lstm_course.experiments.speed import time_call
+from lstm_course.runtime import synchronize
 from lstm_course.torch.stack import RecurrentCell
 
 __all__ = ["MATMUL_OPS", "ELEMENTWISE_OPS", "step_breakdown", "count_train_ops", "op_overhead_us", "hoisting"]
@@ -38,8 +39,10 @@ ELEMENTWISE_OPS = frozenset({
 })
 
 
-def _median_us(fn: Callable[[], Any], repeats: int, number: int) -> float:
-    return statistics.median(time_call(fn, warmup=2, repeats=repeats, number=number)) * 1e6
+def _median_us(fn: Callable[[], Any], repeats: int, number: int, device: Any = "cpu") -> float:
+    """Median microseconds per call; on CUDA/MPS the clock is read after the queued kernels finish."""
+    sync = (lambda: synchronize(device)) if torch.device(device).type != "cpu" else None
+    return statistics.median(time_call(fn, warmup=2, repeats=repeats, number=number, sync=sync)) * 1e6
 
 
 def step_breakdown(make_cell: Callable[[int, int], RecurrentCell], batch: int, hidden: int,
@@ -128,10 +131,14 @@ def hoisting(cell: RecurrentCell, X: torch.Tensor, *, repeats: int = 5, number: 
     cells do) and of the generic loop :meth:`RecurrentCell.forward` (``x @ W_x`` inside every step).
 
     Returns ``{"hoisted", "per_step", "max_abs_diff"}``; the last is the largest difference
-    between the two outputs (they compute the same function).
+    between the two outputs (they compute the same function), computed in full float32
+    (:func:`lstm_course.runtime.full_float32`: no TF32 on a GPU).  Runs on ``X``'s device.
     """
+    from lstm_course.runtime import full_float32
+
     with torch.no_grad():
-        hoisted = _median_us(lambda: cell(X), repeats, number) / 1e3
-        per_step = _median_us(lambda: RecurrentCell.forward(cell, X), repeats, number) / 1e3
-        diff = float((cell(X)[0] - RecurrentCell.forward(cell, X)[0]).abs().max())
+        hoisted = _median_us(lambda: cell(X), repeats, number, X.device) / 1e3
+        per_step = _median_us(lambda: RecurrentCell.forward(cell, X), repeats, number, X.device) / 1e3
+        with full_float32():
+            diff = float((cell(X)[0] - RecurrentCell.forward(cell, X)[0]).abs().max())
     return {"hoisted": hoisted, "per_step": per_step, "max_abs_diff": diff}

@@ -29,6 +29,7 @@ from torch import nn
 
 from lstm_course.config import by_profile
 from lstm_course.experiments.common import Table, markdown_table, single_thread
+from lstm_course.runtime import synchronize
 
 __all__ = ["settings", "LSTMStreamer", "TransformerStreamer", "state_bytes", "build_streamers",
            "measure", "streaming_table", "plot_streaming"]
@@ -213,8 +214,8 @@ def measure(models: dict[str, nn.Module] | None = None, positions: Sequence[int]
     Returns one row per (model, position): ``模型``, ``position``, ``ms_per_token`` (median of
     ``repeats`` steps from the same state, batch 1), ``state_bytes`` (what the model keeps between
     steps), ``prefill_ms`` (reading the whole prefix once) and ``parameters``.  Runs without
-    gradients on ``device`` (default the CPU, on one thread; on a GPU every step is followed by
-    ``torch.cuda.synchronize``, and the models are moved there); ``None`` arguments come from
+    gradients on ``device`` (default the CPU, on one thread; on CUDA or MPS every step is followed
+    by :func:`lstm_course.runtime.synchronize`, and the models are moved there); ``None`` arguments come from
     :func:`settings`.
     """
     config = settings()
@@ -225,7 +226,7 @@ def measure(models: dict[str, nn.Module] | None = None, positions: Sequence[int]
         raise ValueError(f"positions: expected lengths >= 1, received {positions}")
     vocab = next(iter(models.values())).head.out_features
     device = torch.device(device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync = lambda: synchronize(device)  # noqa: E731 - waits for CUDA/MPS kernels; a no-op on the CPU
     generator = torch.Generator().manual_seed(seed)
     tokens = torch.randint(vocab, (1, max(positions) + 1), generator=generator).to(device)
     rows = []

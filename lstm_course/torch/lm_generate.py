@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from lstm_course.data.vocab import Vocab
+from lstm_course.runtime import model_device
 from lstm_course.torch.lm import RNNLM
 
 __all__ = ["UnknownTokenError", "split_prefix", "sample_next", "generate"]
@@ -74,12 +75,12 @@ def sample_next(logits: torch.Tensor, *, temperature: float = 0.0, top_k: int | 
         raise ValueError(f"top_k must be a positive int or None, received {top_k!r}")
     if temperature == 0 or top_k == 1:
         return int(torch.argmax(logits))
-    logits = logits.double() / temperature
+    logits = logits.detach().cpu().double() / temperature  # to the CPU first: MPS has no float64
     if top_k is not None and top_k < logits.numel():
         kth = torch.topk(logits, top_k).values[-1]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits, dim=0)
-    return int(torch.multinomial(probs.cpu(), 1, generator=generator))
+    return int(torch.multinomial(probs, 1, generator=generator))
 
 
 @torch.no_grad()
@@ -97,7 +98,7 @@ def generate(model: RNNLM, vocab: Vocab, prefix: str, num_preds: int, *, tempera
         top_k: sample among the ``top_k`` most likely tokens only.
         token: ``'char'`` or ``'word'``; default ``model.config.token`` or ``'char'``.
         seed: seed of a private ``torch.Generator`` for reproducible sampling.
-        device: defaults to the device of the model's parameters.
+        device: the device of the model's parameters (the default; another one is an error).
 
     Raises:
         ValueError: ``num_preds < 1``, empty prefix, bad ``temperature``/``top_k``.
@@ -114,7 +115,7 @@ def generate(model: RNNLM, vocab: Vocab, prefix: str, num_preds: int, *, tempera
     if token is None:
         token = getattr(getattr(model, "config", None), "token", "char")
     indices = split_prefix(prefix, vocab, token)
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = model_device(model, device)
     generator = None
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)

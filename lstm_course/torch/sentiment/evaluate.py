@@ -170,7 +170,12 @@ def average(evaluations: Sequence[Evaluation]) -> Evaluation:
 
 
 def evaluate(model, data: EncodedReviews, *, batch_size: int = 256, device=None) -> Evaluation:
-    """Run ``model`` on every review of ``data`` and wrap the result in an :class:`Evaluation`."""
+    """Run ``model`` on every review of ``data`` and wrap the result in an :class:`Evaluation`.
+
+    Runs where the model is (``next(model.parameters()).device``): a checkpoint loaded on the CPU
+    is evaluated on the CPU; ``model.to('cuda')`` first to evaluate on a GPU.  ``device``, if
+    given, must name the model's device.
+    """
     from lstm_course.torch.sentiment.train import loss_and_accuracy
 
     _, _, probs = loss_and_accuracy(model, data, batch_size=batch_size, device=device)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lstm_course.data.reviews import EncodedReviews
-from lstm_course.runtime import get_device, set_seed
+from lstm_course.runtime import get_device, model_device, set_seed
 from lstm_course.torch.sentiment.batching import make_loader
 from lstm_course.torch.sentiment.model import SentimentLSTM
 from lstm_course.torch.training import clipped_step
@@ -74,8 +74,12 @@ class History:
 
 def loss_and_accuracy(model: SentimentLSTM, data: EncodedReviews, *, batch_size: int = 256,
                       device: torch.device | str | None = None) -> tuple[float, float, np.ndarray]:
-    """Mean BCE loss, accuracy and positive-class probabilities ``(n,)`` in data order (eval mode)."""
-    device = get_device(device) if not isinstance(device, torch.device) else device
+    """Mean BCE loss, accuracy and positive-class probabilities ``(n,)`` in data order (eval mode).
+
+    Runs on the device of the model's parameters (move the model first); ``device``, if given,
+    must be that device (:func:`lstm_course.runtime.model_device`).
+    """
+    device = model_device(model, device)
     was_training = model.training
     model.eval()
     probs = np.zeros(len(data), dtype=np.float64)
@@ -86,7 +90,7 @@ def loss_and_accuracy(model: SentimentLSTM, data: EncodedReviews, *, batch_size:
             labels = batch["labels"].to(device)
             if (labels >= 0).all():
                 loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum").item()
-            probs[batch["index"].numpy()] = torch.sigmoid(logits).double().cpu().numpy()
+            probs[batch["index"].numpy()] = torch.sigmoid(logits).cpu().double().numpy()  # MPS: no float64
     model.train(was_training)
     labels = data.labels
     acc = float(((probs >= 0.5) == (labels == 1)).mean()) if len(data) else float("nan")
