@@ -53,7 +53,7 @@ from lstm_course.experiments.speed import (SCHEMA_VERSION, add_ratios, blas_thre
 
 __all__ = ["TIMING", "BenchConfig", "Data", "Runner", "Impl", "Unavailable", "IMPLS", "IMPL_IDS", "QUICK_IDS",
            "default_config", "load_batches", "measure", "measure_rows", "run_benchmark", "with_sizes",
-           "keras_lstm_kernel"]
+           "sweep", "keras_lstm_kernel"]
 
 
 @dataclass(frozen=True)
@@ -753,3 +753,21 @@ def with_sizes(config: BenchConfig, **sizes: int) -> BenchConfig:
     """``config`` with other ``batch``/``steps``/``hidden`` (for sweeps)."""
     return replace(config, **sizes)
 
+
+def sweep(ids: Sequence[str], config: BenchConfig, *, peak_gflops: float | None = None,
+          **sizes: Sequence[int]) -> dict[str, dict[str, list[float | None]]]:
+    """Training tokens/s and peak fraction of each row at each value of one swept size.
+
+    ``sweep(ids, config, batch=(4, 16, 64))`` measures the rows at every batch size (the other
+    sizes from ``config``) and returns ``{row id: {"tokens": [...], "fraction": [...]}}``, one
+    entry per value (``None`` for a row that was not measured; ``fraction`` needs ``peak_gflops``).
+    """
+    if len(sizes) != 1:
+        raise ValueError(f"sweep one size at a time (batch=, steps= or hidden=), received {sorted(sizes)}")
+    (name, values), = sizes.items()
+    out: dict[str, dict[str, list[float | None]]] = {i: {"tokens": [], "fraction": []} for i in ids}
+    for value in values:
+        for row in measure_rows(ids, with_sizes(config, **{name: value}), peak_gflops=peak_gflops):
+            out[row["id"]]["tokens"].append(row.get("train_tokens_per_s"))
+            out[row["id"]]["fraction"].append(row.get("train_peak_fraction"))
+    return out
