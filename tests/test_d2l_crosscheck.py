@@ -11,12 +11,13 @@ What is compared, and why this way:
   d2l's ``token_freqs`` order; and identical corpora once indices are mapped back to tokens.
 * **Loss with the same weights.**  d2l's *library* has the language-model pipeline
   (``RNNLMScratch``: one-hot input, output layer ``H @ W_hq + b_q``, ``Classifier.loss``) and a
-  scratch RNN (``RNNScratch``); its scratch LSTM exists only in the book's text, not in the
-  package.  We therefore compare (a) d2l's complete scratch RNN language model with ours
+  scratch RNN (``RNNScratch``); its scratch LSTM exists only in the book's text (§10.1), not in
+  the package.  We therefore compare (a) d2l's complete scratch RNN language model with ours
   (``nn.RNN`` inside :class:`~lstm_course.torch.lm.RNNLM`), and (b) d2l's ``RNNLMScratch``
-  driving the course's TensorFlow scratch LSTM (same equations and names as d2l's listing) with
-  our PyTorch per-gate, fused and ``nn.LSTM`` models and our TensorFlow ``ScratchLM`` — all
-  with the same weights, on the same batch of the book, to ≤ 1e-5.
+  driving d2l's own §10.1 ``LSTMScratch`` — the book's listing reproduced unchanged, with
+  attribution, in :mod:`lstm_course.experiments.speed_impls` (the benchmarks' d2l peer), not the
+  course's LSTM — with our PyTorch per-gate, fused and ``nn.LSTM`` models and our TensorFlow
+  ``ScratchLM``, all with the same weights, on the same batch of the book, to ≤ 1e-5.
 
 If the environment variable ``LSTM_COURSE_D2L017`` names the ``d2l/tensorflow.py`` of d2l 0.17.6
 (the Chinese edition's API; ``pip download d2l==0.17.6 --no-deps`` and unzip), the pipeline is
@@ -38,11 +39,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from d2l import tensorflow as d2l  # noqa: E402
 
-from lstm_course.convert import copy_lstm  # noqa: E402
+from lstm_course.convert import load_lstm_params  # noqa: E402
 from lstm_course.data import Vocab, fetch  # noqa: E402
 from lstm_course.data import timemachine as tm  # noqa: E402
 from lstm_course.tf.lm import ScratchLM, lm_loss_tf  # noqa: E402
-from lstm_course.tf.lstm import LSTMScratch  # noqa: E402
+from lstm_course.experiments.speed_impls import _d2l_lstm_scratch  # noqa: E402
 from lstm_course.torch.lm import RNNLM  # noqa: E402
 from lstm_course.torch.lm_generate import generate  # noqa: E402
 from lstm_course.torch.lm_train import lm_loss  # noqa: E402
@@ -145,21 +146,25 @@ def test_scratch_rnn_language_model_matches_d2l(batch):
     assert generate(ours, vocab, prefix, 20) == "".join(vocab.idx_to_token[i] for i in outputs)
 
 
-class _AsD2LRNN:
-    """What d2l's RNNLMScratch asks of its ``rnn``: num_hiddens, sigma, and rnn(inputs, state)."""
-
-    def __init__(self, lstm: LSTMScratch, sigma: float = 0.01) -> None:
-        self.lstm, self.num_hiddens, self.sigma = lstm, lstm.hidden_size, sigma
-
-    def __call__(self, inputs, state=None):
-        return self.lstm(inputs, state)
-
-
 @pytest.fixture(scope="module")
 def d2l_lstm_lm():
+    """d2l's RNNLMScratch around d2l's own §10.1 LSTMScratch (the book's code, not ours)."""
     tf.random.set_seed(1)
-    lstm = LSTMScratch(V, H, seed=3)
-    return d2l.RNNLMScratch(_AsD2LRNN(lstm, sigma=0.3), V), lstm
+    lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=V, num_hiddens=H, sigma=0.3)
+    return d2l.RNNLMScratch(lstm, V), lstm
+
+
+def _d2l_weights(lstm) -> dict[str, np.ndarray]:
+    """The twelve d2l-named arrays of d2l's LSTMScratch (W_xi, W_hi, b_i, ... for i, f, o, c)."""
+    return {f"{kind}{g}": getattr(lstm, f"{kind}{g}").numpy()
+            for g in "ifoc" for kind in ("W_x", "W_h", "b_")}
+
+
+def test_the_d2l_lstm_is_not_the_course_lstm(d2l_lstm_lm):
+    from lstm_course.tf.lstm import LSTMScratch
+
+    _, lstm = d2l_lstm_lm
+    assert isinstance(lstm, d2l.Module) and not isinstance(lstm, LSTMScratch)
 
 
 @pytest.mark.parametrize("make", [lambda: ScratchLSTM(V, H), lambda: FusedLSTM(V, H), lambda: nn.LSTM(V, H)],
@@ -167,7 +172,7 @@ def d2l_lstm_lm():
 def test_torch_lstm_language_models_match_d2l_loss(batch, d2l_lstm_lm, make):
     X, Y, _ = batch
     lm, lstm = d2l_lstm_lm
-    ours = RNNLM(copy_lstm(lstm, make()), V)
+    ours = RNNLM(load_lstm_params(make(), _d2l_weights(lstm)), V)
     with torch.no_grad():
         ours.output.weight.copy_(torch.tensor(lm.W_hq.numpy().T))
         ours.output.bias.copy_(torch.tensor(lm.b_q.numpy()))
@@ -179,7 +184,7 @@ def test_tensorflow_scratch_lm_matches_d2l_loss(batch, d2l_lstm_lm):
     X, Y, _ = batch
     lm, lstm = d2l_lstm_lm
     ours = ScratchLM(V, H)
-    copy_lstm(lstm, ours.rnn)
+    load_lstm_params(ours.rnn, _d2l_weights(lstm))
     ours.W_hq.assign(lm.W_hq)
     ours.b_q.assign(lm.b_q)
     logits, _ = ours(tf.constant(X))
