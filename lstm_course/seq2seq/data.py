@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+import cn2an
+
 from lstm_course.config import by_profile
 from lstm_course.data.vocab import Vocab
 
@@ -23,8 +25,6 @@ SPECIALS = (PAD, BOS, EOS)
 
 def reading(number: int | str) -> str:
     """The Chinese reading of a non-negative integer, by ``cn2an.an2cn`` (e.g. ``10 -> '十'``)."""
-    import cn2an
-
     return cn2an.an2cn(str(int(number)))
 
 

@@ -54,7 +54,7 @@ class TrainConfig:
 
 def train_config(**overrides) -> TrainConfig:
     """The profile's training settings with ``overrides`` applied."""
-    base = by_profile(quick=dict(epochs=6, lr=5e-3), full=dict(epochs=12))
+    base = by_profile(quick=dict(epochs=6, lr=5e-3), full=dict(epochs=8))
     return TrainConfig(**{**base, **overrides})
 
 
