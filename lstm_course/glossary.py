@@ -71,4 +71,10 @@ GLOSSARY: tuple[Term, ...] = (
     Term("因果掩码", "causal mask"),
     Term("位置编码", "positional encoding"),
     Term("行向量约定", "row-vector convention"),
+    Term("持续性预测", "persistence forecast (naive forecast)"),
+    Term("季节性朴素预测", "seasonal naive forecast"),
+    Term("平均绝对标度误差", "mean absolute scaled error (MASE)"),
+    Term("滚动起点评估", "walk-forward / rolling-origin evaluation"),
+    Term("数据泄漏", "data leakage"),
+    Term("自回归模型", "autoregressive model (AR)"),
 )
