@@ -324,3 +324,201 @@ def draw_task_topologies(ax: Any = None, *,
     if title:
         ax.set_title(title, fontsize=11)
     return ax
+
+
+# ---------------------------------------------------------------- chapters 5 and 6 (GRU, deep, bidirectional)
+__all__ += ["draw_gru_cell", "draw_stacked_lstm", "draw_bidirectional_layer",
+            "draw_deep_bidirectional"]
+
+#: Colours of the GRU's reset gate, update gate and candidate hidden state.
+GRU_COLORS = {"r": "#d62728", "z": "#1f77b4", "h": "#9467bd"}
+_FORWARD, _BACKWARD = "#1f4e79", "#c55a11"
+
+
+def draw_gru_cell(ax: Any = None, *,
+                  title: str = "GRU 单元：两个门、三组权重，隐状态本身就是传送带") -> Any:
+    """One GRU cell (the textbook form): the reset gate scales ``H_{t-1}`` before the candidate,
+    the update gate mixes ``H_{t-1}`` and the candidate, ``H_t = Z ⊙ H_{t-1} + (1 - Z) ⊙ H̃``.
+
+    Returns the Axes.
+    """
+    ax = _canvas(ax, (8.6, 5.2), (-0.2, 12.4), (-1.0, 7.0))
+    ax.add_patch(patches.FancyBboxPatch((0.55, 0.15), 11.0, 6.0, boxstyle="round,pad=0.1",
+                                        facecolor="#f7f7f7", edgecolor="#bbbbbb", lw=1.0, zorder=0))
+    y_top, x_r, x_z, x_h = 5.5, 2.4, 4.2, 7.2
+    # the hidden state runs along the top: × Z, then + (1 - Z) ⊙ H̃
+    _line(ax, [(-0.1, y_top), (8.36, y_top)], color=_BELT, lw=2.6, shrink=0)
+    _line(ax, [(8.84, y_top), (10.36, y_top)], color=_BELT, lw=2.6, shrink=0)
+    _line(ax, [(10.84, y_top), (12.3, y_top)], color=_BELT, lw=2.6)
+    _op(ax, (8.6, y_top), "×")
+    _op(ax, (10.6, y_top), "+")
+    _line(ax, [(11.3, y_top), (11.3, 6.75)])
+    # H_{t-1} down to the gates, x_t up to them
+    _line(ax, [(0.9, y_top), (0.9, 1.2), (x_z, 1.2)], arrow=False)
+    _line(ax, [(1.6, -0.45), (1.6, 1.2)], arrow=False)
+    _line(ax, [(1.6, 0.5), (x_h, 0.5), (x_h, 2.48)], shrink=1)
+    for x in (x_r, x_z):
+        _line(ax, [(x, 1.2), (x, 2.48)], shrink=1)
+    _box(ax, (x_r, 2.8), "σ", GRU_COLORS["r"])
+    _box(ax, (x_z, 2.8), "σ", GRU_COLORS["z"])
+    _box(ax, (x_h, 2.8), "tanh", GRU_COLORS["h"])
+    # reset: R ⊙ H_{t-1} feeds the candidate
+    _op(ax, (x_r, 4.3), "×", color=GRU_COLORS["r"])
+    _line(ax, [(x_r, y_top), (x_r, 4.56)], shrink=1)
+    _line(ax, [(x_r, 3.12), (x_r, 4.04)], color=GRU_COLORS["r"], shrink=1)
+    _line(ax, [(x_r + 0.26, 4.3), (6.1, 4.3), (6.1, 2.8), (x_h - 0.47, 2.8)],
+          color=GRU_COLORS["r"], shrink=1)
+    # update: Z on the old state, 1 - Z on the candidate
+    _line(ax, [(x_z, 3.12), (x_z, 4.9), (8.6, 4.9), (8.6, y_top - 0.26)], color=GRU_COLORS["z"],
+          shrink=1)
+    _op(ax, (9.6, 4.35), "1−", color=GRU_COLORS["z"])
+    _line(ax, [(8.6, 4.9), (9.6, 4.9), (9.6, 4.6)], color=GRU_COLORS["z"], shrink=1)
+    _op(ax, (9.6, 3.5), "×")
+    _line(ax, [(9.6, 4.1), (9.6, 3.76)], color=GRU_COLORS["z"], shrink=1)
+    _line(ax, [(x_h, 3.12), (x_h, 3.5), (9.34, 3.5)], color=GRU_COLORS["h"], shrink=1)
+    _line(ax, [(9.86, 3.5), (10.6, 3.5), (10.6, y_top - 0.26)], shrink=1)
+    ax.text(-0.1, y_top + 0.2, "$H_{t-1}$", fontsize=12, ha="left", va="bottom")
+    ax.text(12.3, y_top + 0.2, "$H_t$", fontsize=12, ha="right", va="bottom")
+    ax.text(11.45, 6.8, "$H_t$（输出）", fontsize=10, ha="left", va="top")
+    ax.text(1.75, -0.5, "$x_t$", fontsize=12, ha="left", va="bottom")
+    ax.text(x_r - 0.5, 2.8, "重置门 $R_t$", fontsize=9, ha="right", va="center",
+            color=GRU_COLORS["r"])
+    ax.text(x_z + 0.5, 2.25, "更新门 $Z_t$", fontsize=9, ha="left", va="center",
+            color=GRU_COLORS["z"])
+    ax.text(x_h + 0.5, 2.25, "候选隐状态 $\\tilde{H}_t$", fontsize=9, ha="left", va="center",
+            color=GRU_COLORS["h"])
+    ax.text(6.0, 6.35, "隐状态 $H$：只有逐元素的 × 与 +（更新门决定留下多少旧值）", fontsize=9.5,
+            ha="center", va="bottom", color="#8a6100")
+    ax.text(6.05, -0.75, "$H_t = Z_t \\odot H_{t-1} + (1 - Z_t) \\odot \\tilde{H}_t$，"
+            "  $\\tilde{H}_t = \\tanh(X_t W_{xh} + (R_t \\odot H_{t-1}) W_{hh} + b_h)$",
+            fontsize=9.5, ha="center", va="center")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def _check_grid(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name}: expected {low} to {high}, received {value}")
+
+
+def draw_stacked_lstm(layers: int = 2, steps: int = 3, ax: Any = None, *,
+                      title: str = "堆叠的 LSTM：第 $l$ 层读第 $l-1$ 层同一时间步的隐状态") -> Any:
+    """A deep (stacked) LSTM: ``layers`` rows of cells over ``steps`` time steps.
+
+    Each layer passes its own ``(h, C)`` to the right; its ``h`` goes up to the next layer at the
+    same step (where ``nn.LSTM``'s ``dropout`` acts); only the top layer reaches the output.
+    Returns the Axes.
+    """
+    _check_grid("layers", layers, 1, 4)
+    _check_grid("steps", steps, 2, 6)
+    dx, dy = 2.0, 1.5
+    ax = _canvas(ax, (min(2.6 + 1.5 * steps, 11), 1.9 + 1.15 * layers),
+                 (-1.9, dx * (steps - 1) + 1.6), (-0.95, dy * (layers + 1) + 0.55))
+    for t in range(steps):
+        x = dx * t
+        label = str(t + 1) if t < steps - 1 else "T"
+        _node(ax, (x, 0.0), f"$x_{{{label}}}$", "x")
+        _line(ax, [(x, 0.3), (x, dy - 0.32)], shrink=1)
+        for l in range(layers):
+            y = dy * (l + 1)
+            _node(ax, (x, y), f"$h^{{({l + 1})}}_{{{label}}}$", w=1.05, h=0.62, fontsize=10)
+            if t:
+                _line(ax, [(x - dx + 0.55, y), (x - 0.55, y)], shrink=1)
+            if l < layers - 1:
+                _line(ax, [(x, y + 0.33), (x, y + dy - 0.33)], shrink=1)
+        top = dy * layers
+        _node(ax, (x, top + dy), f"$o_{{{label}}}$", "o")
+        _line(ax, [(x, top + 0.33), (x, top + dy - 0.32)], shrink=1)
+    for l in range(layers):
+        ax.text(-1.8, dy * (l + 1), f"第 {l + 1} 层", fontsize=9.5, ha="left", va="center")
+    if layers > 1:
+        ax.text(0.12, dy * 1.5, "层间 dropout", fontsize=8, color="#777", ha="left", va="center")
+    ax.text(dx * (steps - 1) / 2, -0.8, "每层把自己的 $(h, C)$ 传给下一个时间步；只有最顶层连到输出",
+            fontsize=9, ha="center", va="center")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def _bidirectional_rows(ax: Any, y: float, steps: int, dx: float, inputs: Sequence[float],
+                        layer: int | None = None) -> list[float]:
+    """A forward row (``y``) and a backward row (``y + 1.1``) reading the points ``inputs`` (their
+    heights, one per step), concatenated at ``y + 2.2``; returns the heights of the outputs."""
+    suffix = f"^{{({layer})}}" if layer is not None else ""
+    for t in range(steps):
+        x = dx * t
+        label = str(t + 1) if t < steps - 1 else "T"
+        _line(ax, [(x - 0.25, inputs[t]), (x - 0.25, y - 0.3)], shrink=1)
+        _line(ax, [(x + 0.55, inputs[t]), (x + 0.55, y + 0.55), (x + 0.3, y + 0.85)],
+              color="#999999", lw=1.2, shrink=1)
+        _node(ax, (x, y), f"$\\overrightarrow{{h}}{suffix}_{{{label}}}$", w=1.0, h=0.56,
+              fontsize=9.5)
+        _node(ax, (x, y + 1.1), f"$\\overleftarrow{{h}}{suffix}_{{{label}}}$", w=1.0, h=0.56,
+              fontsize=9.5)
+        if t:
+            _line(ax, [(x - dx + 0.52, y), (x - 0.52, y)], color=_FORWARD, shrink=1)
+            _line(ax, [(x - 0.52, y + 1.1), (x - dx + 0.52, y + 1.1)], color=_BACKWARD, shrink=1)
+        ax.add_patch(patches.Circle((x, y + 2.2), 0.2, facecolor="white", edgecolor=_LINE, lw=1.2,
+                                    zorder=3))
+        ax.text(x, y + 2.2, "‖", ha="center", va="center", fontsize=9, zorder=4)
+        _line(ax, [(x - 0.35, y + 0.28), (x - 0.35, y + 0.6), (x - 0.62, y + 0.6),
+                   (x - 0.62, y + 2.2), (x - 0.22, y + 2.2)], color=_FORWARD, lw=1.2, shrink=1)
+        _line(ax, [(x, y + 1.38), (x, y + 1.98)], color=_BACKWARD, lw=1.2, shrink=1)
+    return [y + 2.42] * steps
+
+
+def draw_bidirectional_layer(steps: int = 4, ax: Any = None, *,
+                             title: str = "双向循环层：两个方向各读一遍，每个位置拼接（‖）") -> Any:
+    """One bidirectional layer: a forward RNN (left to right), a backward RNN (right to left),
+    both reading every ``x_t``; the output at ``t`` is ``[→h_t; ←h_t]``.  Returns the Axes."""
+    _check_grid("steps", steps, 2, 6)
+    dx = 2.0
+    ax = _canvas(ax, (min(2.4 + 1.6 * steps, 11), 4.6), (-1.6, dx * (steps - 1) + 1.5),
+                 (-1.0, 5.1))
+    for t in range(steps):
+        label = str(t + 1) if t < steps - 1 else "T"
+        _node(ax, (dx * t, 0.0), f"$x_{{{label}}}$", "x")
+    outputs = _bidirectional_rows(ax, 1.1, steps, dx, [0.3] * steps)
+    for t in range(steps):
+        label = str(t + 1) if t < steps - 1 else "T"
+        _node(ax, (dx * t, outputs[t] + 0.95), f"$o_{{{label}}}$", "o")
+        _line(ax, [(dx * t, outputs[t]), (dx * t, outputs[t] + 0.65)], shrink=1)
+    ax.text(-1.55, 1.1, "正向 →", fontsize=9.5, color=_FORWARD, ha="left", va="center")
+    ax.text(-1.55, 2.2, "反向 ←", fontsize=9.5, color=_BACKWARD, ha="left", va="center")
+    ax.text(dx * (steps - 1) / 2, -0.8, "位置 $t$ 的输出 $[\\overrightarrow{h}_t; \\overleftarrow{h}_t]$"
+            " 依赖整个序列：正向带来 $t$ 之前，反向带来 $t$ 之后", fontsize=9, ha="center",
+            va="center")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def draw_deep_bidirectional(layers: int = 2, steps: int = 3, ax: Any = None, *,
+                            title: str = "深层双向网络：下一层的两个方向都读上一层的拼接") -> Any:
+    """``layers`` bidirectional layers stacked: layer ``l + 1`` reads the concatenation
+    ``[→h^{(l)}_t; ←h^{(l)}_t]`` at every step (``nn.LSTM(num_layers=L, bidirectional=True)``).
+    Returns the Axes."""
+    _check_grid("layers", layers, 1, 3)
+    _check_grid("steps", steps, 2, 5)
+    dx, block = 2.0, 3.0
+    height = 1.1 + block * layers + 1.4
+    ax = _canvas(ax, (min(2.6 + 1.6 * steps, 11), 1.2 + 1.55 * layers + 1.0),
+                 (-1.9, dx * (steps - 1) + 1.5), (-1.0, height))
+    for t in range(steps):
+        label = str(t + 1) if t < steps - 1 else "T"
+        _node(ax, (dx * t, 0.0), f"$x_{{{label}}}$", "x")
+    heights = [0.3] * steps
+    for l in range(layers):
+        y = 1.1 + block * l
+        heights = _bidirectional_rows(ax, y, steps, dx, heights, layer=l + 1)
+        ax.text(-1.85, y + 0.55, f"第 {l + 1} 层", fontsize=9.5, ha="left", va="center")
+    for t in range(steps):
+        label = str(t + 1) if t < steps - 1 else "T"
+        _node(ax, (dx * t, heights[t] + 0.95), f"$o_{{{label}}}$", "o")
+        _line(ax, [(dx * t, heights[t]), (dx * t, heights[t] + 0.65)], shrink=1)
+    ax.text(dx * (steps - 1) / 2, -0.8, "蓝：正向；橙：反向；‖：两个方向在特征维上拼接（$2h$ 维）",
+            fontsize=9, ha="center", va="center")
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
