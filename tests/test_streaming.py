@@ -95,6 +95,15 @@ def test_measure_rows_and_plot(models):
     plt.close(fig)
 
 
+def test_every_timed_step_waits_for_the_device(models, monkeypatch):
+    """On CUDA and MPS kernels run asynchronously: the clock is read only after synchronize(device)."""
+    seen = []
+    monkeypatch.setattr(streaming, "synchronize", lambda device: seen.append(torch.device(device)))
+    streaming.measure({"LSTM": models["LSTM"]}, positions=(2, 4), repeats=3, device="cpu")
+    # one after the warm-up, and per position one after the prefill and one per timed step
+    assert len(seen) == 1 + 2 * (1 + 3) and set(seen) == {torch.device("cpu")}
+
+
 def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="positions"):
         streaming.measure(positions=(0,))
