@@ -203,8 +203,9 @@ def test_generate_errors():
     assert info.value.tokens == ["A", "z"]
     with pytest.raises(ValueError, match="at least one token"):
         generate(model, VOCAB, "", 5)
-    with pytest.raises(ValueError, match="temperature must be >= 0"):
-        generate(model, VOCAB, "ab", 5, temperature=-1)
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature must be finite and >= 0"):
+            generate(model, VOCAB, "ab", 5, temperature=bad)
     with pytest.raises(ValueError, match="top_k must be a positive int"):
         generate(model, VOCAB, "ab", 5, temperature=1, top_k=0)
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_course.numpy.lstm import GATES, LSTMCache, State, sigmoid
+from lstm_course.numpy.common import sigmoid
+from lstm_course.numpy.lstm import GATES, LSTMCache, State
 
 __all__ = ["BUGGY_PARAM_NAMES", "buggy_params", "as_lstm_params", "buggy_lstm_step",
            "buggy_lstm_forward", "buggy_lstm_backward"]

@@ -34,8 +34,9 @@ from typing import Mapping
 import numpy as np
 
 from lstm_course.layout import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS
+from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, \
+    expect_shape as _expect, gate_sizes, sigmoid
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
-from lstm_course.numpy.lstm import sigmoid
 
 __all__ = [
     "GATES", "GATE_NAMES_ZH", "VARIANTS", "GRUCache", "param_names", "init_gru_params", "gru_step",
@@ -96,14 +97,6 @@ def _check_variant(variant: str) -> None:
         raise ValueError(f"variant: expected one of {VARIANTS}, received {variant!r}")
 
 
-def _expect(name: str, array: np.ndarray, shape: tuple) -> None:
-    """Raise ``ValueError`` unless ``array.shape`` matches ``shape`` (``None`` matches any size)."""
-    actual = np.shape(array)
-    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
-        wanted = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
-        raise ValueError(f"{name}: expected shape {wanted}, received {tuple(actual)}")
-
-
 def _sizes(params: Params, variant: str) -> tuple[int, int]:
     """Validate the parameters of ``variant`` and return ``(input_size, hidden_size)``."""
     names = param_names(variant)
@@ -114,12 +107,7 @@ def _sizes(params: Params, variant: str) -> tuple[int, int]:
     if variant == "textbook" and "b_hh" in params:
         raise ValueError("b_hh belongs to the framework variant (reset after the recurrent product); "
                          "pass variant='framework' or drop b_hh")
-    _expect("W_xr", params["W_xr"], (None, None))
-    input_size, hidden_size = np.shape(params["W_xr"])
-    for g in GATES:
-        _expect(f"W_x{g}", params[f"W_x{g}"], (input_size, hidden_size))
-        _expect(f"W_h{g}", params[f"W_h{g}"], (hidden_size, hidden_size))
-        _expect(f"b_{g}", params[f"b_{g}"], (hidden_size,))
+    input_size, hidden_size = gate_sizes(params, GATES, f"GRU ({variant})", names)
     if variant == "framework":
         _expect("b_hh", params["b_hh"], (hidden_size,))
     return input_size, hidden_size
@@ -142,6 +130,7 @@ def init_gru_params(
     or ``rng``, not both.
     """
     _check_variant(variant)
+    dtype = expect_float_dtype(dtype)
     rng = make_rng(seed, rng)
     scale = uniform_scale(hidden_size, scale)
     params = uniform_gate_params(GATES, input_size, hidden_size, rng, scale, dtype)
@@ -166,8 +155,8 @@ def gru_step(
         ``H_t`` ``(batch, hidden_size)``, or ``(H_t, gates)``.
     """
     input_size, hidden_size = _sizes(params, variant)
-    _expect("X_t", X_t, (None, input_size))
-    _expect("H_prev", H_prev, (X_t.shape[0], hidden_size))
+    _expect("X_t", expect_float_array("X_t", X_t), (None, input_size))
+    _expect("H_prev", expect_float_array("H_prev", H_prev), (X_t.shape[0], hidden_size))
     p = params
     R = sigmoid(X_t @ p["W_xr"] + H_prev @ p["W_hr"] + p["b_r"])
     Z = sigmoid(X_t @ p["W_xz"] + H_prev @ p["W_hz"] + p["b_z"])
@@ -257,14 +246,11 @@ def gru_forward(
         the cache holds every gate activation (see :class:`GRUCache`).
     """
     input_size, hidden_size = _sizes(params, variant)
-    _expect("X", X, (None, None, input_size))
-    steps, batch, _ = X.shape
-    if steps == 0:
-        raise ValueError(f"X: expected at least one time step, received shape {X.shape}")
+    steps, batch = check_sequence(X, input_size)
     dtype = np.result_type(X, params["W_hr"])
     if H0 is None:
         H0 = np.zeros((batch, hidden_size), dtype)
-    _expect("H0", H0, (batch, hidden_size))
+    _expect("H0", expect_float_array("H0", H0), (batch, hidden_size))
     dtype = np.result_type(dtype, H0)
     R, Z, H_tilde, H = (np.empty((steps, batch, hidden_size), dtype) for _ in range(4))
     H_t = H0

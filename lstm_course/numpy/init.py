@@ -29,6 +29,9 @@ def uniform_gate_params(gates: Iterable[str], input_size: int, hidden_size: int,
     """
     if min(input_size, hidden_size) < 1:
         raise ValueError(f"sizes must be positive, got input_size={input_size}, hidden_size={hidden_size}")
+    from lstm_course.numpy.common import expect_float_dtype
+
+    dtype = expect_float_dtype(dtype)
     params = {}
     for g in gates:
         params[f"W_x{g}"] = rng.uniform(-scale, scale, size=(input_size, hidden_size)).astype(dtype)

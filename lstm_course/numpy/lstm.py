@@ -23,6 +23,8 @@ from typing import Mapping
 import numpy as np
 
 from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
+from lstm_course.numpy.common import check_sequence, check_state_pair as _check_state, expect_float_array, \
+    expect_float_dtype, expect_shape as _expect, gate_sizes, sigmoid
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 
 __all__ = [
@@ -78,43 +80,9 @@ class LSTMCache:
         return {g: value[t] for g, value in self.gates.items()}
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function ``1 / (1 + exp(-z))``."""
-    z = np.asarray(z)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _expect(name: str, array: np.ndarray, shape: tuple) -> None:
-    """Raise ``ValueError`` unless ``array.shape`` matches ``shape`` (``None`` matches any size)."""
-    actual = np.shape(array)
-    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
-        wanted = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
-        raise ValueError(f"{name}: expected shape {wanted}, received {tuple(actual)}")
-
-
 def _sizes(params: Params) -> tuple[int, int]:
     """Validate the twelve parameters and return ``(input_size, hidden_size)``."""
-    missing = [name for name in PARAM_NAMES if name not in params]
-    if missing:
-        raise KeyError(f"LSTM parameters need {', '.join(missing)}; got keys {sorted(params)}")
-    _expect("W_xi", params["W_xi"], (None, None))
-    input_size, hidden_size = np.shape(params["W_xi"])
-    for g in GATES:
-        _expect(f"W_x{g}", params[f"W_x{g}"], (input_size, hidden_size))
-        _expect(f"W_h{g}", params[f"W_h{g}"], (hidden_size, hidden_size))
-        _expect(f"b_{g}", params[f"b_{g}"], (hidden_size,))
-    return input_size, hidden_size
-
-
-def _check_state(state: State, batch: int, hidden_size: int) -> State:
-    if not isinstance(state, (tuple, list)) or len(state) != 2:
-        kind = f"{len(state)} arrays" if isinstance(state, (tuple, list)) else type(state).__name__
-        raise ValueError(f"state: expected a pair (H, C), received {kind}")
-    H, C = state
-    _expect("state H", H, (batch, hidden_size))
-    _expect("state C", C, (batch, hidden_size))
-    return H, C
+    return gate_sizes(params, GATES, "LSTM", PARAM_NAMES)
 
 
 def init_lstm_params(
@@ -134,6 +102,7 @@ def init_lstm_params(
     ``forget_bias`` (``None`` draws ``b_f`` like the other biases).  Pass ``seed`` or ``rng``,
     not both.
     """
+    dtype = expect_float_dtype(dtype)
     rng = make_rng(seed, rng)
     params = uniform_gate_params(GATES, input_size, hidden_size, rng, uniform_scale(hidden_size, scale), dtype)
     if forget_bias is not None:
@@ -155,7 +124,7 @@ def lstm_step(
         ``(H_t, C_t)`` or ``(H_t, C_t, gates)``; every array is ``(batch, hidden_size)``.
     """
     input_size, hidden_size = _sizes(params)
-    _expect("X_t", X_t, (None, input_size))
+    _expect("X_t", expect_float_array("X_t", X_t), (None, input_size))
     H_prev, C_prev = _check_state(state, X_t.shape[0], hidden_size)
 
     def pre(g: str) -> np.ndarray:
@@ -236,10 +205,7 @@ def lstm_forward(
         holds every gate activation (see :class:`LSTMCache`).
     """
     input_size, hidden_size = _sizes(params)
-    _expect("X", X, (None, None, input_size))
-    steps, batch, _ = X.shape
-    if steps == 0:
-        raise ValueError(f"X: expected at least one time step, received shape {X.shape}")
+    steps, batch = check_sequence(X, input_size)
     dtype = np.result_type(X, params["W_hi"])
     if state is None:
         state = (np.zeros((batch, hidden_size), dtype), np.zeros((batch, hidden_size), dtype))

@@ -17,6 +17,8 @@ from typing import Mapping
 
 import numpy as np
 
+from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, \
+    expect_shape as _expect
 from lstm_course.numpy.init import make_rng, uniform_scale
 
 __all__ = [
@@ -42,14 +44,6 @@ class RNNCache:
     H0: np.ndarray
     H: np.ndarray
     params: Params
-
-
-def _expect(name: str, array: np.ndarray, shape: tuple) -> None:
-    """Raise ``ValueError`` unless ``array.shape`` matches ``shape`` (``None`` matches any size)."""
-    actual = np.shape(array)
-    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
-        wanted = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
-        raise ValueError(f"{name}: expected shape {wanted}, received {tuple(actual)}")
 
 
 def _sizes(params: Params) -> tuple[int, int, int | None]:
@@ -88,6 +82,7 @@ def init_rnn_params(
     """
     if min(input_size, hidden_size) < 1 or (output_size is not None and output_size < 1):
         raise ValueError(f"sizes must be positive, got {input_size}, {hidden_size}, {output_size}")
+    dtype = expect_float_dtype(dtype)
     rng = make_rng(seed, rng)
     scale = uniform_scale(hidden_size, scale)
     shapes = {"W_xh": (input_size, hidden_size), "W_hh": (hidden_size, hidden_size), "b_h": (hidden_size,)}
@@ -107,8 +102,8 @@ def rnn_step(X_t: np.ndarray, H_prev: np.ndarray, params: Params) -> np.ndarray:
         ``H_t`` of shape ``(batch, hidden_size)``.
     """
     input_size, hidden_size, _ = _sizes(params)
-    _expect("X_t", X_t, (None, input_size))
-    _expect("H_prev", H_prev, (X_t.shape[0], hidden_size))
+    _expect("X_t", expect_float_array("X_t", X_t), (None, input_size))
+    _expect("H_prev", expect_float_array("H_prev", H_prev), (X_t.shape[0], hidden_size))
     return np.tanh(X_t @ params["W_xh"] + H_prev @ params["W_hh"] + params["b_h"])
 
 
@@ -140,12 +135,12 @@ def rnn_step_backward(
     }
 
 
-def rnn_forward(X: np.ndarray, H0: np.ndarray, params: Params) -> tuple[np.ndarray, RNNCache]:
+def rnn_forward(X: np.ndarray, H0: np.ndarray | None, params: Params) -> tuple[np.ndarray, RNNCache]:
     """Run the RNN over a whole sequence.
 
     Args:
-        X: ``(steps, batch, input_size)``.
-        H0: ``(batch, hidden_size)``.
+        X: ``(steps, batch, input_size)``, ``steps >= 1``.
+        H0: ``(batch, hidden_size)``; ``None`` means zeros.
         params: ``W_xh, W_hh, b_h`` and optionally ``W_hq, b_q``.
 
     Returns:
@@ -154,9 +149,10 @@ def rnn_forward(X: np.ndarray, H0: np.ndarray, params: Params) -> tuple[np.ndarr
         (always available as ``cache.H``).
     """
     input_size, hidden_size, output_size = _sizes(params)
-    _expect("X", X, (None, None, input_size))
-    steps, batch, _ = X.shape
-    _expect("H0", H0, (batch, hidden_size))
+    steps, batch = check_sequence(X, input_size)
+    if H0 is None:
+        H0 = np.zeros((batch, hidden_size), np.result_type(X, params["W_hh"]))
+    _expect("H0", expect_float_array("H0", H0), (batch, hidden_size))
     H = np.empty((steps, batch, hidden_size), dtype=np.result_type(X, H0, params["W_hh"]))
     H_t = H0
     for t in range(steps):

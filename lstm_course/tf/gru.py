@@ -98,12 +98,14 @@ class GRUScratch(tf.Module):
 
     def __call__(self, X: tf.Tensor, H: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), H_T (batch, hidden))``."""
-        X = tf.convert_to_tensor(X, dtype=self.W_xr.dtype)
+        from lstm_course.tf.lstm import expect_float_tensor
+
+        X = expect_float_tensor("X", X, self.W_xr.dtype)
         if X.shape.rank != 3 or X.shape[-1] != self.input_size or X.shape[0] == 0:
             raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), received {tuple(X.shape)}")
         if H is None:
             H = tf.zeros((tf.shape(X)[1], self.hidden_size), dtype=X.dtype)
-        elif tuple(H.shape) != (X.shape[1], self.hidden_size):
+        elif tuple(expect_float_tensor("H", H, self.W_xr.dtype).shape) != (X.shape[1], self.hidden_size):
             raise ValueError(f"H: expected shape {(X.shape[1], self.hidden_size)} (batch, hidden_size), "
                              f"received {tuple(H.shape)}")
         params = self.params

@@ -38,6 +38,25 @@ __all__ = ["lstm_step", "lstm_step_compiled", "LSTMScratch", "train_step", "make
            "ScratchLSTMCell", "ScratchLSTM"]
 
 
+def expect_float_tensor(name: str, value: object, dtype: tf.DType) -> tf.Tensor:
+    """``value`` as a tensor, if it is a ``tf.Tensor``/``tf.Variable``/``numpy.ndarray`` of ``dtype``.
+
+    The rule every cell of the course applies (see :mod:`lstm_course.numpy.common`): anything
+    else is a ``TypeError`` naming the argument, the expected and the received type or dtype.
+    """
+    import numpy as np
+
+    if not isinstance(value, (tf.Tensor, tf.Variable, np.ndarray)):
+        raise TypeError(f"{name}: expected a tf.Tensor or numpy.ndarray, received {type(value).__name__}")
+    received = tf.as_dtype(value.dtype)
+    if not received.is_floating:
+        raise TypeError(f"{name}: expected a floating dtype, received {received.name}")
+    if received != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype.name} (the variables' dtype), received {received.name}; "
+                        f"convert it with tf.cast(..., tf.{dtype.name})")
+    return tf.convert_to_tensor(value)
+
+
 def lstm_step(params: Mapping[str, tf.Variable], x: tf.Tensor, state: Sequence[tf.Tensor]
               ) -> tuple[tf.Tensor, tf.Tensor]:
     """One LSTM step: ``x`` ``(batch, input)``, ``state = (H, C)`` each ``(batch, hidden)`` → ``(H, C)``."""
@@ -95,13 +114,17 @@ class LSTMScratch(tf.Module):
     def __call__(self, X: tf.Tensor, state: Sequence[tf.Tensor] | None = None
                  ) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T, C_T))``."""
-        X = tf.convert_to_tensor(X, dtype=self.W_xi.dtype)
+        X = expect_float_tensor("X", X, self.W_xi.dtype)
         if X.shape.rank != 3 or X.shape[-1] != self.input_size or X.shape[0] == 0:
             raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), "
                              f"received {tuple(X.shape)}")
         if state is None:
             state = self.init_state(tf.shape(X)[1])
         else:
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                received = f"{len(state)} tensors" if isinstance(state, (tuple, list)) else type(state).__name__
+                raise ValueError(f"state: expected a pair (H, C), received {received}")
+            state = tuple(expect_float_tensor(f"state {n}", s, self.W_xi.dtype) for n, s in zip("HC", state))
             for name, s in zip(("H", "C"), state):
                 expected = (X.shape[1], self.hidden_size)
                 if tuple(s.shape) != expected:

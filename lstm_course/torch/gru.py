@@ -56,19 +56,6 @@ def _check_variant(variant: str) -> None:
         raise ValueError(f"variant: expected one of {VARIANTS}, received {variant!r}")
 
 
-def _check_cell_input(cell: RecurrentCell, X: torch.Tensor, state: State | None) -> None:
-    """Raise ``ValueError`` unless ``X`` is ``(steps>0, batch, input_size)`` and ``state`` fits."""
-    if X.dim() != 3 or X.shape[-1] != cell.input_size or X.shape[0] == 0:
-        raise ValueError(f"X: expected shape (steps>0, batch, {cell.input_size}), received {tuple(X.shape)}")
-    if state is None:
-        return
-    if len(state) != 1:
-        raise ValueError(f"state: expected 1 tensor (H,), received {len(state)}")
-    expected = (X.shape[1], cell.hidden_size)
-    if tuple(state[0].shape) != expected:
-        raise ValueError(f"state H: expected shape {expected} (batch, hidden_size), received {tuple(state[0].shape)}")
-
-
 class GRUCell(RecurrentCell):
     """Readable per-gate GRU (one layer, one direction) with parameters ``W_xr, W_hr, b_r, ...``.
 
@@ -109,7 +96,6 @@ class GRUCell(RecurrentCell):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T,))``."""
-        _check_cell_input(self, X, state)
         return super().forward(X, state)
 
 
@@ -166,11 +152,11 @@ class FusedGRUCell(RecurrentCell):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T,))``."""
-        _check_cell_input(self, X, state)
+        self.check_input(X, state)
         T, B, _ = X.shape
         H = self.init_state(B, device=X.device, dtype=X.dtype)[0] if state is None else state[0]
         # Hoisting: the input projection of every step in one (T*B, input) @ (input, 3h) product.
-        XW = torch.addmm(self.b, X.reshape(T * B, self.input_size), self.W_x).view(T, B, -1)
+        XW = torch.addmm(self.b, X.reshape(T * B, self.input_size), self.W_x).view(T, B, 3 * self.hidden_size)
         bias_h = self._recurrent_bias()
         outputs = []
         for xw in XW:

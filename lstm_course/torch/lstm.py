@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstm_course.convert import FUSED_LSTM_ORDER, LSTM_GATES, LSTM_PARAM_NAMES
+from lstm_course.layout import FUSED_LSTM_ORDER, LSTM_GATES, LSTM_PARAM_NAMES
 from lstm_course.torch.stack import RecurrentCell, State, StackedRNN
 
 __all__ = ["GATES", "FUSED_GATE_ORDER", "PARAM_NAMES", "LSTMCell", "FusedLSTMCell", "ScratchLSTM",
@@ -39,21 +39,6 @@ GATES = LSTM_GATES
 FUSED_GATE_ORDER = FUSED_LSTM_ORDER
 #: The twelve parameter names of one LSTM layer and direction.
 PARAM_NAMES = LSTM_PARAM_NAMES
-
-
-def _check_cell_input(cell: RecurrentCell, X: torch.Tensor, state: State | None) -> None:
-    """Raise ``ValueError`` unless ``X`` is ``(steps>0, batch, input_size)`` and ``state`` fits."""
-    if X.dim() != 3 or X.shape[-1] != cell.input_size or X.shape[0] == 0:
-        raise ValueError(f"X: expected shape (steps>0, batch, {cell.input_size}), received {tuple(X.shape)}")
-    if state is None:
-        return
-    if len(state) != cell.num_states:
-        raise ValueError(f"state: expected {cell.num_states} tensors, received {len(state)}")
-    expected = (X.shape[1], cell.hidden_size)
-    for name, tensor in zip(("H", "C"), state):
-        if tuple(tensor.shape) != expected:
-            raise ValueError(f"state {name}: expected shape {expected} (batch, hidden_size), "
-                             f"received {tuple(tensor.shape)}")
 
 
 class LSTMCell(RecurrentCell):
@@ -87,7 +72,6 @@ class LSTMCell(RecurrentCell):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T, C_T))``."""
-        _check_cell_input(self, X, state)
         return super().forward(X, state)
 
 
@@ -221,12 +205,12 @@ class FusedLSTMCell(RecurrentCell):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T, C_T))``."""
-        _check_cell_input(self, X, state)
+        self.check_input(X, state)
         T, B, _ = X.shape
         if state is None:
             state = self.init_state(B, device=X.device, dtype=X.dtype)
         # Hoisting: the input projection of every step in one (T*B, input) @ (input, 4h) product.
-        XW = torch.addmm(self.b, X.reshape(T * B, self.input_size), self.W_x).view(T, B, -1)
+        XW = torch.addmm(self.b, X.reshape(T * B, self.input_size), self.W_x).view(T, B, 4 * self.hidden_size)
         if self.manual_backward:
             scan = fused_lstm_scan
             if self.backend != "python":

@@ -45,18 +45,10 @@ class RNNCell(RecurrentCell):
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T,))``."""
-        if X.dim() != 3 or X.shape[-1] != self.input_size or X.shape[0] == 0:
-            raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), received {tuple(X.shape)}")
+        self.check_input(X, state)
         T, B, _ = X.shape
-        if state is None:
-            H = X.new_zeros(B, self.hidden_size)
-        else:
-            if len(state) != 1 or tuple(state[0].shape) != (B, self.hidden_size):
-                shapes = [tuple(s.shape) for s in state]
-                raise ValueError(f"state: expected one tensor of shape {(B, self.hidden_size)} "
-                                 f"(batch, hidden_size), received {shapes}")
-            H = state[0]
-        XW = torch.addmm(self.b_h, X.reshape(T * B, self.input_size), self.W_xh).view(T, B, -1)
+        H = X.new_zeros(B, self.hidden_size) if state is None else state[0]
+        XW = torch.addmm(self.b_h, X.reshape(T * B, self.input_size), self.W_xh).view(T, B, self.hidden_size)
         outputs = []
         for xw in XW:
             H = torch.tanh(torch.addmm(xw, H, self.W_hh))

@@ -29,11 +29,33 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["RecurrentCell", "StackedRNN", "State", "StackState"]
+__all__ = ["RecurrentCell", "StackedRNN", "State", "StackState", "expect_float_tensor"]
 
 State = tuple[torch.Tensor, ...]
 #: What :class:`StackedRNN` accepts/returns as state: one tensor (RNN, GRU) or a tuple (LSTM).
 StackState = Union[torch.Tensor, tuple[torch.Tensor, ...]]
+
+
+def expect_float_tensor(name: str, value: object, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Raise ``TypeError`` unless ``value`` is a floating ``torch.Tensor`` (of ``dtype``, if given).
+
+    The rule of ``torch.nn.LSTM``: the input has the parameters' dtype; convert it with
+    ``X.to(dtype)`` (a NumPy array with ``torch.from_numpy``) rather than let a matrix product
+    fail deep inside the cell.
+    """
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, received {type(value).__name__}"
+                        + (" (convert it with torch.from_numpy)" if type(value).__module__ == "numpy" else ""))
+    if not value.is_floating_point():
+        raise TypeError(f"{name}: expected a floating dtype, received {value.dtype}")
+    if dtype is not None and value.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), received {value.dtype}; "
+                        f"convert it with .to({dtype})")
+    return value
+
+
+def _parameter_dtype(module: nn.Module) -> torch.dtype | None:
+    return next((p.dtype for p in module.parameters()), None)
 
 
 class RecurrentCell(nn.Module):
@@ -66,8 +88,36 @@ class RecurrentCell(nn.Module):
         return tuple(torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
                      for _ in range(self.num_states))
 
+    def check_input(self, X: torch.Tensor, state: State | None) -> None:
+        """The one input check of every scratch cell (see :mod:`lstm_course.numpy.common` for the rule).
+
+        Raises:
+            TypeError: ``X`` or a state tensor is not a floating tensor of the parameters' dtype.
+            ValueError: ``X`` is not ``(steps >= 1, batch, input_size)``, or the state is not
+                ``num_states`` tensors of shape ``(batch, hidden_size)``.
+        """
+        dtype = _parameter_dtype(self)
+        expect_float_tensor("X", X, dtype)
+        if X.dim() != 3 or X.shape[-1] != self.input_size or X.shape[0] == 0:
+            raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), received {tuple(X.shape)}")
+        if state is None:
+            return
+        names = ("H", "C")[:self.num_states] if self.num_states <= 2 else tuple(range(self.num_states))
+        if not isinstance(state, (tuple, list)) or len(state) != self.num_states:
+            received = f"{len(state)} tensors" if isinstance(state, (tuple, list)) else type(state).__name__
+            raise ValueError(f"state: expected a tuple of {self.num_states} tensor(s) "
+                             f"({', '.join(map(str, names))}), received {received}")
+        expected = (X.shape[1], self.hidden_size)
+        for name, tensor in zip(names, state):
+            expect_float_tensor(f"state {name}", tensor, dtype)
+            if tuple(tensor.shape) != expected:
+                single = "; state: expected one tensor (H,) of that shape" if self.num_states == 1 else ""
+                raise ValueError(f"state {name}: expected shape {expected} (batch, hidden_size), "
+                                 f"received {tuple(tensor.shape)}{single}")
+
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Run ``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), final state)``."""
+        self.check_input(X, state)
         if state is None:
             state = self.init_state(X.shape[1], device=X.device, dtype=X.dtype)
         outputs = []
@@ -134,7 +184,11 @@ class StackedRNN(nn.Module):
                 f"batch_first={self.batch_first}")
 
     def _check_state(self, state: StackState, batch: int, unbatched: bool) -> list[torch.Tensor]:
+        if not isinstance(state, (torch.Tensor, tuple, list)):
+            raise TypeError(f"state: expected a tensor or a tuple of tensors, received {type(state).__name__}")
         tensors = [state] if isinstance(state, torch.Tensor) else list(state)
+        for k, tensor in enumerate(tensors):
+            expect_float_tensor(f"state[{k}]", tensor, _parameter_dtype(self))
         if len(tensors) != self.num_states:
             raise ValueError(f"state: expected {self.num_states} tensor(s), received {len(tensors)}")
         rows = self.num_layers * self.num_directions
@@ -149,6 +203,7 @@ class StackedRNN(nn.Module):
     def forward(self, X: torch.Tensor, state: StackState | None = None
                 ) -> tuple[torch.Tensor, StackState]:
         """``X`` ``(steps, batch, input_size)`` (or batch-first, or unbatched ``(steps, input_size)``)."""
+        expect_float_tensor("X", X, _parameter_dtype(self))
         if X.dim() not in (2, 3):
             raise ValueError(f"X: expected a 3-D (steps, batch, input_size) or 2-D (steps, input_size) "
                              f"tensor, received shape {tuple(X.shape)}")
