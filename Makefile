@@ -6,7 +6,7 @@ export LSTM_COURSE_PROFILE ?= quick
 export LSTM_COURSE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 VENV := . .venv/bin/activate &&
 
-.PHONY: setup book test unit notebooks strip bench results clean
+.PHONY: setup book test unit notebooks strip bench gpu-check results clean
 
 setup:            ## create .venv and install the course's packages
 	scripts/setup.sh
@@ -30,6 +30,9 @@ strip:            ## remove outputs and execution counts from every notebook
 
 bench: setup      ## throughput benchmark of every LSTM implementation (writes benchmarks/results/)
 	$(VENV) python -m benchmarks.run
+
+gpu-check: setup  ## on a CUDA machine (< 8 min): GPU benchmark rows + full-profile pages -> results/ (--dry-run: CPU)
+	$(VENV) python scripts/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache
