@@ -139,11 +139,11 @@ def installed_extras(path: Path) -> set[str]:
 def colab_source(extras: set[str], url: str) -> str:
     """The Colab setup cell a page with these extras should have (≤ 79 columns)."""
     spec = f"lstm-course[{','.join(sorted(extras))}]" if extras else "lstm-course"
-    host, _, name = url.rpartition("/")
     return ("# Colab setup: installs what this page imports when lstm_course is missing\n"
             "# (a no-op locally and in CI; hidden on the site).\n"
             "import importlib.util, subprocess, sys\n"
             f"{COLAB_MARKER}\n"
             '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
-            f'                    "{spec} @ git+{host}/"\n'
-            f'                    "{name}"], check=True)')
+            f'                    "{spec} @ git+"\n'
+            f'                    "{url}"],\n'
+            "                   check=True)")

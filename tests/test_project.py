@@ -112,7 +112,8 @@ def test_colab_cell_is_a_no_op_when_the_package_is_installed(path):
              "subprocess.run = _refuse\n")
     result = subprocess.run([sys.executable, "-c", guard + cell], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "git+https://github.com/lstm-course/" in cell, "install source: the repository URL"
+    url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+    assert f'"{url}"]' in cell, "install source: the repository URL of _config.yml"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -132,7 +133,6 @@ def test_repository_url_is_the_same_everywhere():
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     url = config["repository"]["url"]
     assert _pyproject()["project"]["urls"]["Homepage"] == url
-    host, _, name = url.rpartition("/")
     for path in NOTEBOOKS:
         cell = "".join(colab_cell(path)["source"])
-        assert f'git+{host}/"' in cell and f'"{name}"]' in cell, path
+        assert ' @ git+"' in cell and f'"{url}"]' in cell, path
