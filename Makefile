@@ -28,7 +28,7 @@ notebooks: setup  ## execute every notebook with nbval
 strip:            ## remove outputs and execution counts from every notebook
 	$(VENV) python scripts/strip_notebooks.py
 
-bench: setup      ## throughput benchmark of every LSTM implementation (writes benchmarks/results/)
+bench: setup      ## throughput benchmark of every LSTM implementation (writes results/ch10_performance/)
 	$(VENV) python -m benchmarks.run
 
 gpu-check: setup  ## on a CUDA machine (< 8 min): GPU benchmark rows + full-profile pages -> results/ (--dry-run: CPU)

@@ -319,7 +319,7 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
     from lstm_course.claims import RECORD_ENV
 
     root = repo_root(notebook.parent)
@@ -337,6 +337,9 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                     resources={"metadata": {"path": str(notebook.parent)}})
             client.execute()
+        except DeadKernelError as exc:
+            raise ResultsError(f"{notebook.name}: the kernel died in the {profile} profile "
+                               f"(out of memory?): {exc}") from exc
         except CellExecutionError as exc:
             first = str(exc).strip().splitlines()
             raise ResultsError(f"{notebook.name}: a cell failed in the {profile} profile: "

@@ -13,7 +13,7 @@ from lstm_course.data.vocab import Vocab
 from lstm_course.seq2seq.batches import batches
 from lstm_course.seq2seq.data import EOS, PAD
 from lstm_course.seq2seq.decode import beam_search, free_running_logits, greedy, max_steps_for, strip
-from lstm_course.seq2seq.train import masked_token_loss, teacher_forced_loss
+from lstm_course.seq2seq.loss import masked_token_loss, teacher_forced_loss
 
 __all__ = ["Evaluation", "evaluate", "accuracy_by_length", "free_running_loss", "exposure_gap"]
 
