@@ -12,8 +12,9 @@ from lstm_course import claims, results
 from notebook_tools import NOTEBOOKS, ROOT, cells, source
 
 RESULTS = ROOT / "results"
-_RECORDED_CALL = re.compile(r"""recorded\(\s*["']([\w./-]+)["']""")
-_FULL_ROLE = re.compile(r"\{glue(?::\w+)?\}`full_(\w+)")
+_RECORDED_CALL = re.compile(r"""recorded\(\s*["']([\w./-]+)["']\s*\)"""
+                            r"""(?:\s*\.glue\((?:[^)]*?prefix\s*=\s*["'](\w+)["'])?)?""")
+_GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`(\w+)")
 
 
 def test_a_false_claim_fails_naming_the_claim_and_its_numbers():
@@ -98,14 +99,21 @@ def test_every_results_file_has_complete_provenance(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_recorded_number_a_page_glues_exists(path):
+    """A ``full_*`` number the prose pastes is a value of the results file glued under that prefix."""
     code = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "code")
     prose = "\n".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
-    keys = _RECORDED_CALL.findall(code)
-    wanted = set(_FULL_ROLE.findall(prose)) - {"provenance"}
-    if not keys:
-        assert not wanted, f"the prose pastes full_{sorted(wanted)} but the page reads no results file"
-        return
-    available: set[str] = set()
-    for key in keys:
-        available |= set(results.load(RESULTS / f"{key}.json").values)
-    assert wanted <= available, f"not recorded: {sorted(wanted - available)}"
+    prefixes: dict[str, set[str]] = {}
+    for key, prefix in _RECORDED_CALL.findall(code):
+        values = set(results.load(RESULTS / f"{key}.json").values) | {"provenance"}
+        prefixes.setdefault(prefix or "full_", set()).update(values)
+    missing = []
+    for name in set(_GLUE_ROLE.findall(prose)):
+        matching = [p for p in prefixes if name.startswith(p)]
+        if not matching:
+            if name.startswith("full_"):
+                missing.append(f"{name} (the page reads no results file glued as full_*)")
+            continue
+        prefix = max(matching, key=len)
+        if name[len(prefix):] not in prefixes[prefix]:
+            missing.append(name)
+    assert not missing, f"pasted but not recorded: {sorted(missing)}"
