@@ -40,8 +40,12 @@ class ClaimError(AssertionError):
 
 
 def _plain(value: Any) -> Any:
-    """NumPy/torch scalars become Python numbers (they render and serialise the same)."""
-    if isinstance(value, (bool, int, float, str)):
+    """NumPy/torch scalars become Python numbers (they render and serialise the same).
+
+    ``np.float64`` is a subclass of ``float`` whose repr is ``np.float64(0.5)`` under NumPy 2,
+    which a glue format such as ``:.3f`` cannot read, so only the exact built-in types pass.
+    """
+    if type(value) in (bool, int, float, str):
         return value
     item = getattr(value, "item", None)
     if callable(item):
@@ -49,10 +53,14 @@ def _plain(value: Any) -> Any:
             return item()
         except (TypeError, ValueError):
             return value
+    if isinstance(value, bool):
+        return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
+    if isinstance(value, str):
+        return str(value)
     return value
 
 

@@ -403,7 +403,7 @@ def _check_grid(name: str, value: int, low: int, high: int) -> None:
 
 
 def draw_stacked_lstm(layers: int = 2, steps: int = 3, ax: Any = None, *,
-                      title: str = "堆叠的 LSTM：第 $l$ 层读第 $l-1$ 层同一时间步的隐状态") -> Any:
+                      title: str = "堆叠的 LSTM：第 l 层读第 l−1 层同一时间步的隐状态") -> Any:
     """A deep (stacked) LSTM: ``layers`` rows of cells over ``steps`` time steps.
 
     Each layer passes its own ``(h, C)`` to the right; its ``h`` goes up to the next layer at the

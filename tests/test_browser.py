@@ -80,14 +80,22 @@ PAGE_CHECK = """() => {
   const typeset = document.querySelectorAll('mjx-container').length;
   const links = [...document.querySelectorAll('a[href]')].map(a => a.href)
       .filter(h => h.startsWith(location.origin));
-  return {text: clone.innerText, images, math, typeset, links};
+  const cut = [...document.querySelectorAll('div.cell_input pre, div.cell_input .highlight pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 1)
+      .map(p => p.innerText.split('\\n').find(l => l.length > 0) || '');
+  const colab = (document.body.innerText || '').includes('Colab setup');
+  return {text: clone.innerText, images, math, typeset, links, cut, colab};
 }"""
+#: The width at which the site is read (issue 14): code must fit, nothing scrolls sideways.
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 def test_every_page_renders_cleanly(browser, site_url, built_site):
     problems: list[str] = []
     links: set[str] = set()
-    page = browser.new_page()
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_navigation_timeout(180_000)
+    page.set_default_timeout(120_000)
     console: list[str] = []
     page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: console.append(str(e)))
@@ -104,6 +112,11 @@ def test_every_page_renders_cleanly(browser, site_url, built_site):
             problems.append(f"{rel}: broken images: {info['images'][:3]}")
         if info["math"] and info["typeset"] < info["math"]:
             problems.append(f"{rel}: {info['math'] - info['typeset']} formulas not typeset by MathJax")
+        if info["cut"]:
+            problems.append(f"{rel}: {len(info['cut'])} code cells wider than the column at "
+                            f"{VIEWPORT['width']} px, e.g. {info['cut'][0][:60]!r}")
+        if info["colab"]:
+            problems.append(f"{rel}: the Colab setup cell is shown on the site")
         left = _LEFT_MATH.findall(info["text"])
         if left:
             problems.append(f"{rel}: unrendered math in text: {left[:3]}")

@@ -31,7 +31,10 @@ def test_glue_records_plain_values_when_asked(tmp_path, monkeypatch):
     assert claims.glue("acc", np.float32(0.5)) == np.float32(0.5)
     claims.glue("n", np.int64(7))
     claims.glue("full_acc", 0.9)                     # recorded values are never recorded again
-    assert json.loads(target.read_text()) == {"acc": 0.5, "n": 7}
+    claims.glue("f64", np.float64(0.25))             # a float subclass whose repr is np.float64(...)
+    recorded = json.loads(target.read_text())
+    assert recorded == {"acc": 0.5, "n": 7, "f64": 0.25}
+    assert type(claims._plain(np.float64(0.25))) is float and repr(claims._plain(np.float64(0.25))) == "0.25"
     with pytest.raises(claims.ClaimError, match="non-finite"):
         claims.glue("bad", math.nan)
     with pytest.raises(ValueError, match="identifier"):

@@ -6,10 +6,15 @@
   :data:`lstm_course.glossary.GLOSSARY`.
 * Theme options Jupyter Book does not expose (Chinese search placeholder, a valid default
   colour mode — an empty one makes the theme log a console error on every page).
+* The course's stylesheet ``book/_static/course.css`` (code cells fit 79 columns at 1280 px).
 * Drop script tags that are added twice (sphinx-thebe registers its inline configuration
   once per read phase, and a second ``const THEBE_JS_URL`` is a JavaScript error).
 """
 from __future__ import annotations
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[1] / "_static"
 
 
 def _add_terms(app) -> None:
@@ -23,6 +28,10 @@ def _add_terms(app) -> None:
         for word in (term.zh, term.d2l_zh):
             if word:
                 jieba.add_word(word, freq=100000)
+
+
+def _static_files(app, config) -> None:
+    config.html_static_path = [*(config.html_static_path or []), str(STATIC)]
 
 
 def _theme_options(app, config) -> None:
@@ -50,6 +59,8 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.connect("config-inited", _theme_options)
+    app.connect("config-inited", _static_files)
+    app.add_css_file("course.css")
     app.connect("builder-inited", _add_terms)
     app.connect("html-page-context", _dedupe_scripts, priority=999)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

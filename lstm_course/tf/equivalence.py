@@ -4,7 +4,7 @@
   batch-major Keras layer returning ``(output, h, c)``.
 * :func:`keras_outputs_and_grads` — outputs and d2l-named gradients of one loss via
   ``GradientTape``.
-* :func:`compare_with_keras_lstm` — max |difference| between two layers, per quantity.
+* :func:`compare_with_keras_lstm` — largest absolute difference between two layers, per quantity.
 
 Importing this module imports TensorFlow.
 """
@@ -58,7 +58,7 @@ def keras_outputs_and_grads(layer: Any, X: Any, owner: Any = None
 
 def compare_with_keras_lstm(reference: Any, layer: Any, X: Any, owner: Any = None
                             ) -> dict[str, float]:
-    """Max |difference| between ``reference`` and ``layer`` on ``X``: outputs, states, input
+    """Largest absolute difference between ``reference`` and ``layer`` on ``X``: outputs, states, input
     gradient and (key ``"参数梯度"``) the largest parameter-gradient difference."""
     t_ref, g_ref = keras_outputs_and_grads(reference, X)
     t_new, g_new = keras_outputs_and_grads(layer, X, owner)

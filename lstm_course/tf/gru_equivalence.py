@@ -3,7 +3,7 @@
 * :class:`TimeMajorGRUAdapter` — call the time-major ``tf.Module`` ``GRUScratch`` like a
   batch-major Keras layer returning ``(output, h)``.
 * :func:`keras_gru_outputs_and_grads` — outputs and d2l-named gradients of one loss.
-* :func:`compare_with_keras_gru` — max |difference| between two layers, per quantity.
+* :func:`compare_with_keras_gru` — largest absolute difference between two layers, per quantity.
 
 Importing this module imports TensorFlow.
 """
@@ -53,7 +53,7 @@ def keras_gru_outputs_and_grads(layer: Any, X: Any, owner: Any = None
 
 def compare_with_keras_gru(reference: Any, layer: Any, X: Any, owner: Any = None
                            ) -> dict[str, float]:
-    """Max |difference| between ``reference`` and ``layer`` on ``X``: outputs, state, input
+    """Largest absolute difference between ``reference`` and ``layer`` on ``X``: outputs, state, input
     gradient and (key ``"参数梯度"``) the largest parameter-gradient difference."""
     t_ref, g_ref = keras_gru_outputs_and_grads(reference, X)
     t_new, g_new = keras_gru_outputs_and_grads(layer, X, owner)

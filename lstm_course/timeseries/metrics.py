@@ -25,7 +25,7 @@ def rmse(truth: np.ndarray, forecast: np.ndarray) -> float:
 
 
 def naive_scale(train: np.ndarray, season: int = 1) -> float:
-    """In-sample MAE of the (seasonal) naive forecast on the training series: mean |y_t - y_{t-m}|."""
+    """In-sample MAE of the (seasonal) naive forecast on the training series: ``mean(abs(y_t - y_{t-m}))``."""
     train = np.asarray(train, float)
     if len(train) <= season:
         raise ValueError(f"need more than {season} training values, got {len(train)}")

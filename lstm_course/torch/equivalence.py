@@ -6,7 +6,7 @@ Chapter 3 shows the tables these functions produce; ``tests/test_torch_lstm.py``
 
 * :func:`run_and_differentiate` — forward, a loss that reads ``output``, ``h_n`` and ``c_n``,
   backward; the tensors and the d2l-named parameter gradients.
-* :func:`compare_with_nn_lstm` — max |difference| between ``nn.LSTM`` and a scratch LSTM with
+* :func:`compare_with_nn_lstm` — largest absolute difference between ``nn.LSTM`` and a scratch LSTM with
   copied weights, per quantity.
 * :func:`numpy_loss_outputs_and_grads` — outputs and gradients of the loss
   ``Σ <dH_all, H_t> + <dH_T, H_T> + <dC_T, C_T>`` by autograd, as NumPy arrays, for comparing
@@ -84,7 +84,7 @@ def compare_with_nn_lstm(make: Any, dtype: torch.dtype = torch.float64, *, layer
                          bidirectional: bool = True, batch: int = 3, steps: int = 6,
                          input_size: int = 5, hidden_size: int = 4, seed: int = 0
                          ) -> dict[str, float]:
-    """Max |difference| between ``nn.LSTM`` and ``make(...)`` with copied weights, per quantity.
+    """Largest absolute difference between ``nn.LSTM`` and ``make(...)`` with copied weights, per quantity.
 
     Args:
         make: a scratch LSTM class taking ``(input_size, hidden_size, num_layers,

@@ -2,7 +2,7 @@
 
 * :func:`run_and_differentiate` — forward, a loss that reads ``output`` and ``h_n``, backward;
   the tensors and the d2l-named parameter gradients.
-* :func:`compare_with_nn_gru` — max |difference| between ``nn.GRU`` and a scratch GRU with
+* :func:`compare_with_nn_gru` — largest absolute difference between ``nn.GRU`` and a scratch GRU with
   copied weights, per quantity.
 
 Chapter 5 shows the table; ``tests/test_gru_equivalence.py`` runs the same code.
@@ -47,7 +47,7 @@ def compare_with_nn_gru(make: Any, dtype: torch.dtype = torch.float64, *, layers
                         bidirectional: bool = True, batch: int = 3, steps: int = 6,
                         input_size: int = 5, hidden_size: int = 4, seed: int = 0
                         ) -> dict[str, float]:
-    """Max |difference| between ``nn.GRU`` and ``make(...)`` with copied weights, per quantity.
+    """Largest absolute difference between ``nn.GRU`` and ``make(...)`` with copied weights, per quantity.
 
     Args:
         make: a scratch GRU class taking ``(input_size, hidden_size, num_layers,
