@@ -10,8 +10,8 @@ from lstm_course.seq2seq.data import TaskSettings
 from lstm_course.seq2seq.model import ModelConfig, Seq2Seq
 from lstm_course.torch.checkpoint_io import CheckpointError, load_weights, read_checkpoint, write_checkpoint
 
-__all__ = ["FORMAT", "VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint", "default_checkpoint",
-           "CheckpointError"]
+# CheckpointError is lstm_course.torch.checkpoint_io's (documented there, importable from here).
+__all__ = ["FORMAT", "VERSION", "Checkpoint", "save_checkpoint", "load_checkpoint", "default_checkpoint"]
 
 FORMAT = "lstm_course.seq2seq"
 VERSION = 1

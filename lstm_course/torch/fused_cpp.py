@@ -1,7 +1,7 @@
 """The fused LSTM's time loops in C++: a PyTorch extension compiled on first use.
 
 ``fused_lstm.cpp`` (shipped with the package) holds the forward and backward time loops of
-:class:`lstm_course.torch.lstm._FusedLSTMScan` — the same algorithm, one ``addmm`` per step and a
+``lstm_course.torch.lstm._FusedLSTMScan`` — the same algorithm, one ``addmm`` per step and a
 hand-written BPTT — registered as ``torch.ops.lstm_course.fused_lstm_forward`` / ``_backward``.
 The first :func:`load` compiles it with :func:`torch.utils.cpp_extension.load` (a C++ compiler
 and ninja are needed; about a minute) into :func:`build_dir`; later calls and later processes
@@ -113,7 +113,7 @@ def resolve_backend(backend: str) -> str:
 
 
 class _FusedLSTMScanCpp(torch.autograd.Function):
-    """:class:`~lstm_course.torch.lstm._FusedLSTMScan` with both time loops in C++."""
+    """``lstm_course.torch.lstm._FusedLSTMScan`` with both time loops in C++."""
 
     @staticmethod
     def forward(ctx, XW, W_h, h0, c0):
