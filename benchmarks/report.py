@@ -7,6 +7,7 @@ file (command, commit, date, device, versions, threads, wall time), plus the run
 ``config``, ``environment``, ``peak`` and ``threads`` as extra keys; the same name ``.md`` holds
 the rendered table.  Chapter 10 reads the file with :func:`lstm_course.results.recorded`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,9 +20,15 @@ __all__ = ["CHAPTER", "results_name", "values_of", "write_results"]
 
 #: The chapter folder under ``results/`` that holds the benchmark's files.
 CHAPTER = "ch10_performance"
-_VALUE_KEYS = ("train_tokens_per_s", "infer_tokens_per_s", "ratio_overall_train",
-               "ratio_overall_infer", "ratio_baseline_train", "train_peak_fraction",
-               "infer_peak_fraction")
+_VALUE_KEYS = (
+    "train_tokens_per_s",
+    "infer_tokens_per_s",
+    "ratio_overall_train",
+    "ratio_overall_infer",
+    "ratio_baseline_train",
+    "train_peak_fraction",
+    "infer_peak_fraction",
+)
 
 
 def results_name(results: dict[str, Any], *, quick: bool = False) -> str:
@@ -42,9 +49,15 @@ def values_of(results: dict[str, Any]) -> dict[str, float]:
     return values
 
 
-def write_results(results: dict[str, Any], folder: str | Path | None = None, *,
-                  quick: bool = False, command: str, wall_seconds: float,
-                  git: tuple[str, bool | None] | None = None) -> tuple[Path, Path]:
+def write_results(
+    results: dict[str, Any],
+    folder: str | Path | None = None,
+    *,
+    quick: bool = False,
+    command: str,
+    wall_seconds: float,
+    git: tuple[str, bool | None] | None = None,
+) -> tuple[Path, Path]:
     """Write the run as a results file (and its table as ``.md``); returns ``(json, md)``.
 
     ``folder`` is the ``results/`` root (default :func:`lstm_course.results.results_dir`);
@@ -52,14 +65,23 @@ def write_results(results: dict[str, Any], folder: str | Path | None = None, *,
     """
     device = str(results["environment"]["device"])
     prov = recorded_results.provenance(
-        command=command, wall_seconds=wall_seconds,
+        command=command,
+        wall_seconds=wall_seconds,
         device=recorded_results.device_description(device),
-        profile="quick" if quick else "full", threads=results["threads"].get("torch"), git=git)
+        profile="quick" if quick else "full",
+        threads=results["threads"].get("torch"),
+        git=git,
+    )
     extra = {k: v for k, v in results.items() if k != "schema"}
     path = recorded_results.write_results(
-        CHAPTER, results_name(results, quick=quick), values_of(results), prov,
+        CHAPTER,
+        results_name(results, quick=quick),
+        values_of(results),
+        prov,
         folder=Path(folder) if folder is not None else None,
-        benchmark_schema=results["schema"], **extra)
+        benchmark_schema=results["schema"],
+        **extra,
+    )
     md_path = path.with_suffix(".md")
     recorded_results.atomic_write_text(md_path, results_markdown(results))
     return path, md_path

@@ -7,6 +7,7 @@ file is ``results/ch10_performance/benchmark_<device>.json`` (and ``.md``), with
 ``--quick`` uses the quick timing (1 round × 3 groups × 1 step), writes ``..._quick.json`` and
 leaves out the slow rows (``torch.compile``) unless ``--only`` names them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,11 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="quick timing, no slow rows")
-    parser.add_argument("--out", default=None,
-                        help="results folder (default: the repository's results/; the file goes to "
-                             "OUT/ch10_performance/)")
-    parser.add_argument("--only", nargs="+", metavar="ID", choices=IMPL_IDS,
-                        help="measure only these rows: " + ", ".join(IMPL_IDS))
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="results folder (default: the repository's results/; the file goes to OUT/ch10_performance/)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="ID", choices=IMPL_IDS, help="measure only these rows: " + ", ".join(IMPL_IDS)
+    )
     parser.add_argument("--list", action="store_true", help="list the row ids and exit")
     parser.add_argument("--device", default="cpu", help="device of the whole table (default: cpu)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for every framework (default: 1)")
@@ -50,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{impl.id:28s} {impl.label}{'  (slow)' if impl.slow else ''}")
         return 0
     config = default_config("quick" if args.quick else "full")
-    config = replace(config, batch=args.batch, steps=args.steps, hidden=args.hidden,
-                     threads=args.threads, device=args.device)
+    config = replace(
+        config, batch=args.batch, steps=args.steps, hidden=args.hidden, threads=args.threads, device=args.device
+    )
     ids = args.only or (list(QUICK_IDS) if args.quick else None)
     git = git_state()
     start = time.perf_counter()
@@ -60,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(results_markdown(results))
     if not args.no_write:
         command = shlex.join(["python", "-m", "benchmarks.run", *argv])
-        for path in write_results(results, args.out, quick=args.quick, command=command,
-                                  wall_seconds=wall, git=git):
+        for path in write_results(results, args.out, quick=args.quick, command=command, wall_seconds=wall, git=git):
             print("wrote", path)
     return 0
 

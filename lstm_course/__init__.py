@@ -15,23 +15,35 @@ Conventions shared by every implementation (documented once, here):
   recurrent candidate bias of the framework variant); see :mod:`lstm_course.numpy.gru`.
   :mod:`lstm_course.convert` maps these dicts to and from ``torch.nn`` and Keras layouts.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from lstm_course.config import profile, by_profile, PROFILES
+from lstm_course.config import PROFILES, by_profile, profile
 from lstm_course.runtime import get_device, set_seed
 
 __version__ = "0.1.0"
 
 _LAZY_SUBMODULES = {
-    "check", "claims", "cli", "config", "convert", "data", "experiments", "numpy", "params",
-    "plot", "results", "runtime", "tf", "torch",
+    "check",
+    "claims",
+    "cli",
+    "config",
+    "convert",
+    "data",
+    "experiments",
+    "numpy",
+    "params",
+    "plot",
+    "results",
+    "runtime",
+    "tf",
+    "torch",
 }
 
-__all__ = ["__version__", "profile", "by_profile", "PROFILES", "get_device", "set_seed",
-           *sorted(_LAZY_SUBMODULES)]
+__all__ = ["__version__", "profile", "by_profile", "PROFILES", "get_device", "set_seed", *sorted(_LAZY_SUBMODULES)]
 
 
 def __getattr__(name: str) -> Any:

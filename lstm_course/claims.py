@@ -16,6 +16,7 @@ see :mod:`lstm_course.results`).
 3.69
 >>> claim("LSTM 的验证困惑度低于 n 元语法基线", 3.69 < 3.81, lstm_ppl=3.69, ngram_ppl=3.81)
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ they ask for ``full``; ``lstm-course reproduce`` sets ``full`` itself).  Code ne
 on the profile by hand; it asks :func:`by_profile` for the settings of the active one, so both
 profiles run the same code path with different sizes.
 """
+
 from __future__ import annotations
 
 import os

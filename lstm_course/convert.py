@@ -50,27 +50,61 @@ one table-driven reader and writer, with the cell kind's :class:`_CellSpec` sayi
 (which bias block the frameworks keep apart, how the kind is named in messages).  The generic
 helpers (:func:`stack_gates`, :func:`split_gates`) take a gate order.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from lstm_course.layout import (
-    FUSED_GRU_ORDER, FUSED_LSTM_ORDER, GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES,
-    GRU_VARIANTS, KERAS_GRU_ORDER, KERAS_LSTM_ORDER, LAYOUTS, LSTM_GATES, LSTM_PARAM_NAMES,
-    TORCH_GRU_ORDER, TORCH_LSTM_ORDER, CellLayout,
+    FUSED_GRU_ORDER,
+    FUSED_LSTM_ORDER,
+    GRU_FRAMEWORK_PARAM_NAMES,
+    GRU_GATES,
+    GRU_PARAM_NAMES,
+    GRU_VARIANTS,
+    KERAS_GRU_ORDER,
+    KERAS_LSTM_ORDER,
+    LAYOUTS,
+    LSTM_GATES,
+    LSTM_PARAM_NAMES,
+    TORCH_GRU_ORDER,
+    TORCH_LSTM_ORDER,
+    CellLayout,
 )
 
 __all__ = [
-    "LSTM_GATES", "LSTM_PARAM_NAMES", "TORCH_LSTM_ORDER", "KERAS_LSTM_ORDER", "FUSED_LSTM_ORDER",
-    "stack_gates", "split_gates", "lstm_params", "lstm_grads", "load_lstm_params", "copy_lstm",
-    "lstm_to_torch_state_dict", "lstm_from_torch_state_dict",
-    "GRU_GATES", "GRU_PARAM_NAMES", "GRU_FRAMEWORK_PARAM_NAMES", "GRU_VARIANTS", "TORCH_GRU_ORDER",
-    "KERAS_GRU_ORDER", "FUSED_GRU_ORDER", "gru_variant", "gru_params", "gru_grads", "load_gru_params",
-    "copy_gru", "gru_to_torch_state_dict", "gru_from_torch_state_dict",
+    "LSTM_GATES",
+    "LSTM_PARAM_NAMES",
+    "TORCH_LSTM_ORDER",
+    "KERAS_LSTM_ORDER",
+    "FUSED_LSTM_ORDER",
+    "stack_gates",
+    "split_gates",
+    "lstm_params",
+    "lstm_grads",
+    "load_lstm_params",
+    "copy_lstm",
+    "lstm_to_torch_state_dict",
+    "lstm_from_torch_state_dict",
+    "GRU_GATES",
+    "GRU_PARAM_NAMES",
+    "GRU_FRAMEWORK_PARAM_NAMES",
+    "GRU_VARIANTS",
+    "TORCH_GRU_ORDER",
+    "KERAS_GRU_ORDER",
+    "FUSED_GRU_ORDER",
+    "gru_variant",
+    "gru_params",
+    "gru_grads",
+    "load_gru_params",
+    "copy_gru",
+    "gru_to_torch_state_dict",
+    "gru_from_torch_state_dict",
 ]
 
 ParamDict = dict[str, np.ndarray]
@@ -81,13 +115,12 @@ def _to_numpy(value: Any) -> np.ndarray:
     """A NumPy copy of a NumPy array, torch tensor, TF/Keras variable or tensor."""
     if hasattr(value, "detach"):  # torch
         return value.detach().cpu().numpy().copy()
-    if hasattr(value, "numpy"):   # tf.Variable, tf.Tensor, keras.Variable
+    if hasattr(value, "numpy"):  # tf.Variable, tf.Tensor, keras.Variable
         return np.array(value.numpy())
     return np.array(value)
 
 
-def stack_gates(params: Mapping[str, Any], order: Sequence[str], *, prefix: str = "W_x",
-                axis: int = -1) -> np.ndarray:
+def stack_gates(params: Mapping[str, Any], order: Sequence[str], *, prefix: str = "W_x", axis: int = -1) -> np.ndarray:
     """Concatenate per-gate arrays ``params[prefix + g]`` for ``g`` in ``order`` along ``axis``.
 
     ``stack_gates(p, "ifoc", prefix="W_x")`` gives the fused ``(input, 4H)`` matrix;
@@ -100,8 +133,9 @@ def split_gates(array: Any, order: Sequence[str], *, prefix: str = "W_x", axis: 
     """Inverse of :func:`stack_gates`: ``{prefix + g: block}`` for the equal blocks along ``axis``."""
     array = _to_numpy(array)
     if array.shape[axis] % len(order):
-        raise ValueError(f"{prefix}: expected a size divisible by {len(order)} along axis {axis}, "
-                         f"received shape {array.shape}")
+        raise ValueError(
+            f"{prefix}: expected a size divisible by {len(order)} along axis {axis}, received shape {array.shape}"
+        )
     return {f"{prefix}{g}": block for g, block in zip(order, np.split(array, len(order), axis=axis))}
 
 
@@ -111,8 +145,9 @@ def _as_list(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[Ma
 
 def _check_count(params: list, expected: int, target: str) -> None:
     if len(params) != expected:
-        raise ValueError(f"{target}: expected {expected} parameter dict(s) (num_layers * num_directions), "
-                         f"received {len(params)}")
+        raise ValueError(
+            f"{target}: expected {expected} parameter dict(s) (num_layers * num_directions), received {len(params)}"
+        )
 
 
 def _torch_suffix(layer: int, direction: int) -> str:
@@ -150,21 +185,28 @@ def _load_torch_arrays(module: Any, arrays: Mapping[str, np.ndarray]) -> None:
 def _gradient_reader(grads: Sequence[Any] | None, variables: Sequence[Any] | None) -> Callable[[Any], Any]:
     """How to get a parameter's gradient: ``.grad`` (PyTorch) or the ``grads`` given for ``variables`` (TF)."""
     if grads is None:
+
         def value(p):
             if getattr(p, "grad", None) is None:
-                raise ValueError("a parameter has no .grad; call loss.backward() first "
-                                 "(or pass grads= and variables= for TensorFlow objects)")
+                raise ValueError(
+                    "a parameter has no .grad; call loss.backward() first "
+                    "(or pass grads= and variables= for TensorFlow objects)"
+                )
             return p.grad
+
         return value
     if variables is None or len(variables) != len(grads):
-        raise ValueError(f"grads: expected one gradient per variable, received {len(grads)} gradients "
-                         f"for {None if variables is None else len(variables)} variables")
+        raise ValueError(
+            f"grads: expected one gradient per variable, received {len(grads)} gradients "
+            f"for {None if variables is None else len(variables)} variables"
+        )
     by_id = {id(v): g for v, g in zip(variables, grads)}
 
     def value(v):
         if id(v) not in by_id or by_id[id(v)] is None:
             raise ValueError(f"no gradient given for variable {getattr(v, 'name', v)!r}")
         return by_id[id(v)]
+
     return value
 
 
@@ -184,9 +226,9 @@ class _CellSpec:
     """
 
     layout: CellLayout
-    title: str                       # "LSTM" / "GRU", for messages and the torch/Keras class names
+    title: str  # "LSTM" / "GRU", for messages and the torch/Keras class names
     split_bias_gate: str | None
-    functions: str                   # the public functions, for "use ... instead" messages
+    functions: str  # the public functions, for "use ... instead" messages
 
     @property
     def first_gate(self) -> str:
@@ -204,15 +246,13 @@ class _CellSpec:
         missing = [n for n in required if n not in params]
         if missing:
             extra = " (+ b_hh for the framework variant)" if self.split_bias_gate else ""
-            raise ValueError(f"{where}: expected {self.title} parameters {list(required)}{extra}, "
-                             f"missing {missing}")
+            raise ValueError(f"{where}: expected {self.title} parameters {list(required)}{extra}, missing {missing}")
         x, h = np.shape(params[f"W_x{self.first_gate}"])
         variant = self.variant_of(params)
         for name in self.names(variant):
             shape = (h, h) if name.startswith("W_h") else (x, h) if name.startswith("W_x") else (h,)
             if tuple(np.shape(params[name])) != shape:
-                raise ValueError(f"{where}: {name} expected shape {shape}, "
-                                 f"received {tuple(np.shape(params[name]))}")
+                raise ValueError(f"{where}: {name} expected shape {shape}, received {tuple(np.shape(params[name]))}")
         return x, h, variant
 
 
@@ -225,16 +265,21 @@ def _same_variant(plist: Sequence[Mapping[str, Any]], expected: str, target: str
     for k, p in enumerate(plist):
         variant = gru_variant(p)
         if variant != expected:
-            why = ("it applies the reset gate after the recurrent product and needs b_hh"
-                   if expected == "framework" else "it applies the reset gate before the recurrent product "
-                                                   "and has no b_hh")
-            raise ValueError(f"{target}: expected variant {expected!r} parameters ({why}), "
-                             f"received {variant!r} parameters in dict {k}")
+            why = (
+                "it applies the reset gate after the recurrent product and needs b_hh"
+                if expected == "framework"
+                else "it applies the reset gate before the recurrent product and has no b_hh"
+            )
+            raise ValueError(
+                f"{target}: expected variant {expected!r} parameters ({why}), "
+                f"received {variant!r} parameters in dict {k}"
+            )
 
 
 # ---------------------------------------------------------------- torch.nn.LSTM / nn.GRU
-def _from_torch_state_dict(spec: _CellSpec, state: Mapping[str, Any], num_layers: int,
-                           bidirectional: bool, gradients: bool = False) -> list[ParamDict]:
+def _from_torch_state_dict(
+    spec: _CellSpec, state: Mapping[str, Any], num_layers: int, bidirectional: bool, gradients: bool = False
+) -> list[ParamDict]:
     """Parameter dicts of ``nn.LSTM``/``nn.GRU`` state-dict arrays (or their gradients)."""
     order, split = spec.layout.torch_order, spec.split_bias_gate
     out = []
@@ -260,8 +305,9 @@ def _from_torch_state_dict(spec: _CellSpec, state: Mapping[str, Any], num_layers
     return out
 
 
-def _to_torch_state_dict(spec: _CellSpec, params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
-                         num_layers: int, bidirectional: bool) -> dict[str, np.ndarray]:
+def _to_torch_state_dict(
+    spec: _CellSpec, params: Mapping[str, Any] | Sequence[Mapping[str, Any]], num_layers: int, bidirectional: bool
+) -> dict[str, np.ndarray]:
     plist = _as_list(params)
     _check_count(plist, num_layers * (2 if bidirectional else 1), f"nn.{spec.title}")
     for k, p in enumerate(plist):
@@ -274,26 +320,32 @@ def _to_torch_state_dict(spec: _CellSpec, params: Mapping[str, Any] | Sequence[M
         state[f"weight_ih{s}"] = stack_gates(p, order, prefix="W_x").T
         state[f"weight_hh{s}"] = stack_gates(p, order, prefix="W_h").T
         state[f"bias_ih{s}"] = stack_gates(p, order, prefix="b_")
-        state[f"bias_hh{s}"] = np.concatenate([
-            _to_numpy(p["b_hh"]) if g == spec.split_bias_gate else np.zeros_like(_to_numpy(p[f"b_{g}"]))
-            for g in order])
+        state[f"bias_hh{s}"] = np.concatenate(
+            [
+                _to_numpy(p["b_hh"]) if g == spec.split_bias_gate else np.zeros_like(_to_numpy(p[f"b_{g}"]))
+                for g in order
+            ]
+        )
     return state
 
 
-def lstm_from_torch_state_dict(state: Mapping[str, Any], num_layers: int = 1,
-                               bidirectional: bool = False) -> list[ParamDict]:
+def lstm_from_torch_state_dict(
+    state: Mapping[str, Any], num_layers: int = 1, bidirectional: bool = False
+) -> list[ParamDict]:
     """Parameter dicts from an ``nn.LSTM`` state dict (biases ``b_ih + b_hh`` summed)."""
     return _from_torch_state_dict(_LSTM, state, num_layers, bidirectional)
 
 
-def lstm_to_torch_state_dict(params: Mapping[str, Any] | Sequence[Mapping[str, Any]], num_layers: int = 1,
-                             bidirectional: bool = False) -> dict[str, np.ndarray]:
+def lstm_to_torch_state_dict(
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]], num_layers: int = 1, bidirectional: bool = False
+) -> dict[str, np.ndarray]:
     """``nn.LSTM`` state-dict arrays: ``bias_ih`` gets the bias, ``bias_hh`` zeros."""
     return _to_torch_state_dict(_LSTM, params, num_layers, bidirectional)
 
 
-def gru_from_torch_state_dict(state: Mapping[str, Any], num_layers: int = 1,
-                              bidirectional: bool = False) -> list[ParamDict]:
+def gru_from_torch_state_dict(
+    state: Mapping[str, Any], num_layers: int = 1, bidirectional: bool = False
+) -> list[ParamDict]:
     """Framework-variant parameter dicts from an ``nn.GRU`` state dict.
 
     Gate blocks ``r, z, n``: ``b_r``/``b_z`` are ``bias_ih + bias_hh`` (only the sum matters),
@@ -302,8 +354,9 @@ def gru_from_torch_state_dict(state: Mapping[str, Any], num_layers: int = 1,
     return _from_torch_state_dict(_GRU, state, num_layers, bidirectional)
 
 
-def gru_to_torch_state_dict(params: Mapping[str, Any] | Sequence[Mapping[str, Any]], num_layers: int = 1,
-                            bidirectional: bool = False) -> dict[str, np.ndarray]:
+def gru_to_torch_state_dict(
+    params: Mapping[str, Any] | Sequence[Mapping[str, Any]], num_layers: int = 1, bidirectional: bool = False
+) -> dict[str, np.ndarray]:
     """``nn.GRU`` state-dict arrays from framework-variant dicts.
 
     ``bias_ih`` = ``[b_r, b_z, b_h]``; ``bias_hh`` = ``[0, 0, b_hh]``.
@@ -342,8 +395,11 @@ def _cell_arrays(spec: _CellSpec, cell: Any, p: Mapping[str, Any]) -> dict[str, 
     if not hasattr(cell, "W_x"):
         return {n: _to_numpy(p[n]) for n in spec.names(spec.variant_of(p))}
     order = spec.layout.fused_order
-    arrays = {"W_x": stack_gates(p, order, prefix="W_x"), "W_h": stack_gates(p, order, prefix="W_h"),
-              "b": stack_gates(p, order, prefix="b_")}
+    arrays = {
+        "W_x": stack_gates(p, order, prefix="W_x"),
+        "W_h": stack_gates(p, order, prefix="W_h"),
+        "b": stack_gates(p, order, prefix="b_"),
+    }
     if "b_hh" in p:
         arrays["b_hh"] = _to_numpy(p["b_hh"])
     return arrays
@@ -359,7 +415,7 @@ def _keras_params(spec: _CellSpec, layer: Any, value: Callable[[Any], Any], grad
     kernel, recurrent = _to_numpy(value(cell.kernel)), _to_numpy(value(cell.recurrent_kernel))
     two_rows = bool(getattr(cell, "reset_after", False))
     width = kernel.shape[1]
-    bias = _to_numpy(value(cell.bias)) if cell.use_bias else         np.zeros((2, width) if two_rows else width, kernel.dtype)
+    bias = _to_numpy(value(cell.bias)) if cell.use_bias else np.zeros((2, width) if two_rows else width, kernel.dtype)
     p = {}
     p.update(split_gates(kernel, order, prefix="W_x"))
     p.update(split_gates(recurrent, order, prefix="W_h"))
@@ -380,15 +436,19 @@ def _load_keras(spec: _CellSpec, layer: Any, p: Mapping[str, Any]) -> None:
     cell, order = layer.cell, spec.layout.keras_order
     two_rows = bool(getattr(cell, "reset_after", False))
     if spec.split_bias_gate:
-        _same_variant([p], "framework" if two_rows else "textbook",
-                      f"keras.layers.{spec.title}(reset_after={two_rows})")
+        _same_variant(
+            [p], "framework" if two_rows else "textbook", f"keras.layers.{spec.title}(reset_after={two_rows})"
+        )
     _assign(cell.kernel, stack_gates(p, order, prefix="W_x"), "kernel")
     _assign(cell.recurrent_kernel, stack_gates(p, order, prefix="W_h"), "recurrent_kernel")
     bias = stack_gates(p, order, prefix="b_")
     if two_rows:
-        recurrent_row = np.concatenate([
-            _to_numpy(p["b_hh"]) if g == spec.split_bias_gate else np.zeros_like(_to_numpy(p[f"b_{g}"]))
-            for g in order])
+        recurrent_row = np.concatenate(
+            [
+                _to_numpy(p["b_hh"]) if g == spec.split_bias_gate else np.zeros_like(_to_numpy(p[f"b_{g}"]))
+                for g in order
+            ]
+        )
         bias = np.stack([bias, recurrent_row])
     if cell.use_bias:
         _assign(cell.bias, bias, "bias")
@@ -442,19 +502,24 @@ def _spec_kind(spec: _CellSpec, obj: Any) -> str:
     where, kind = _kind(obj)
     if where == "unknown":
         if spec is _LSTM:
-            raise TypeError(f"don't know how to read LSTM weights from {type(obj).__name__}; expected "
-                            "nn.LSTM, a scratch LSTM module or cell, keras.layers.LSTM, Bidirectional(LSTM), "
-                            "the TF scratch LSTM, or parameter dict(s)")
-        raise TypeError(f"don't know how to read GRU weights from {type(obj).__name__}; expected nn.GRU, a "
-                        "scratch GRU module or cell, keras.layers.GRU, Bidirectional(GRU), the TF scratch GRU, "
-                        "or parameter dict(s)")
+            raise TypeError(
+                f"don't know how to read LSTM weights from {type(obj).__name__}; expected "
+                "nn.LSTM, a scratch LSTM module or cell, keras.layers.LSTM, Bidirectional(LSTM), "
+                "the TF scratch LSTM, or parameter dict(s)"
+            )
+        raise TypeError(
+            f"don't know how to read GRU weights from {type(obj).__name__}; expected nn.GRU, a "
+            "scratch GRU module or cell, keras.layers.GRU, Bidirectional(GRU), the TF scratch GRU, "
+            "or parameter dict(s)"
+        )
     if kind is not None and kind != spec.layout.kind:
         other = next(s for s in _SPECS if s.layout.kind == kind)
         if spec is _LSTM:
-            raise TypeError(f"don't know how to read LSTM weights from {type(obj).__name__}: it is a "
-                            f"{other.title}; use {other.functions}")
-        raise TypeError(f"{type(obj).__name__} is not a {spec.title}; use {other.functions} for "
-                        f"{other.title}s")
+            raise TypeError(
+                f"don't know how to read LSTM weights from {type(obj).__name__}: it is a "
+                f"{other.title}; use {other.functions}"
+            )
+        raise TypeError(f"{type(obj).__name__} is not a {spec.title}; use {other.functions} for {other.title}s")
     return where
 
 
@@ -477,8 +542,10 @@ def _read(spec: _CellSpec, obj: Any, value: Callable[[Any], Any], gradients: boo
     if where == "keras":
         return [_keras_params(spec, obj, value, gradients)]
     if where == "keras_bidirectional":
-        return [_read(spec, obj.forward_layer, value, gradients)[0],
-                _read(spec, obj.backward_layer, value, gradients)[0]]
+        return [
+            _read(spec, obj.forward_layer, value, gradients)[0],
+            _read(spec, obj.backward_layer, value, gradients)[0],
+        ]
     if where == "tf_scratch_rnn":
         obj = obj.cell
     if not getattr(obj, "built", True):
@@ -549,8 +616,7 @@ def lstm_params(obj: Any) -> list[ParamDict]:
     return _read(_LSTM, obj, lambda v: v, gradients=False)
 
 
-def lstm_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[Any] | None = None
-               ) -> list[ParamDict]:
+def lstm_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[Any] | None = None) -> list[ParamDict]:
     """Gradients of a loss with respect to the d2l parameters, in the layout of :func:`lstm_params`.
 
     PyTorch objects: read ``.grad`` after ``loss.backward()`` (for ``nn.LSTM`` the gradient of
@@ -594,8 +660,7 @@ def gru_params(obj: Any) -> list[ParamDict]:
     return _read(_GRU, obj, lambda v: v, gradients=False)
 
 
-def gru_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[Any] | None = None
-              ) -> list[ParamDict]:
+def gru_grads(obj: Any, grads: Sequence[Any] | None = None, variables: Sequence[Any] | None = None) -> list[ParamDict]:
     """Gradients with respect to the d2l GRU parameters, in the layout of :func:`gru_params`.
 
     PyTorch objects: read ``.grad`` after ``loss.backward()``.  TensorFlow/Keras objects: pass

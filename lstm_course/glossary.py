@@ -4,6 +4,7 @@ One list serves three purposes: the glossary page of the book, the self-checks' 
 and the book's search index (each Chinese term is added to jieba's dictionary at build time
 so that searching for e.g. 循环神经网络 finds the pages that use it).
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple

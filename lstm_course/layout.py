@@ -10,17 +10,31 @@ One layer and direction of a cell is a dict of arrays under d2l's names (row vec
 along one axis in their own order; :class:`CellLayout` records that order for ``torch.nn``,
 ``keras.layers`` and the course's fused cells.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 __all__ = [
-    "CellLayout", "LAYOUTS", "GATES_PER_CELL",
+    "CellLayout",
+    "LAYOUTS",
+    "GATES_PER_CELL",
     "RNN_PARAM_NAMES",
-    "LSTM_GATES", "LSTM_PARAM_NAMES", "TORCH_LSTM_ORDER", "KERAS_LSTM_ORDER", "FUSED_LSTM_ORDER",
-    "GRU_GATES", "GRU_PARAM_NAMES", "GRU_FRAMEWORK_PARAM_NAMES", "GRU_VARIANTS",
-    "DEFAULT_GRU_VARIANT", "TORCH_GRU_ORDER", "KERAS_GRU_ORDER", "FUSED_GRU_ORDER",
-    "gate_param_names", "gru_param_names",
+    "LSTM_GATES",
+    "LSTM_PARAM_NAMES",
+    "TORCH_LSTM_ORDER",
+    "KERAS_LSTM_ORDER",
+    "FUSED_LSTM_ORDER",
+    "GRU_GATES",
+    "GRU_PARAM_NAMES",
+    "GRU_FRAMEWORK_PARAM_NAMES",
+    "GRU_VARIANTS",
+    "DEFAULT_GRU_VARIANT",
+    "TORCH_GRU_ORDER",
+    "KERAS_GRU_ORDER",
+    "FUSED_GRU_ORDER",
+    "gate_param_names",
+    "gru_param_names",
 ]
 
 

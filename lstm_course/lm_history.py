@@ -4,6 +4,7 @@ Framework-free: :func:`lstm_course.torch.lm_train.train_lm` and
 :func:`lstm_course.tf.lm.train_lm_tf` both return an :class:`LMHistory` and show
 :func:`epoch_bar`.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -58,15 +59,15 @@ class LMHistory:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LMHistory":
+    def from_dict(cls, data: dict[str, Any]) -> LMHistory:
         """Inverse of :meth:`to_dict`."""
         return cls(**{k: [float(x) for x in v] for k, v in data.items()})
 
     def plot(self, *, title: str = "", logy: bool = False, ax: Any = None) -> Any:
         """Perplexity curves with :func:`lstm_course.plot.plot_history`; returns the Axes."""
-        from lstm_course.plot import plot_history
-
         from matplotlib.ticker import MaxNLocator
+
+        from lstm_course.plot import plot_history
 
         curves = {"训练困惑度": self.train_ppl}
         if self.val_ppl:

@@ -20,6 +20,7 @@ given the tokens before it — exactly what a recurrent model sees when it reads
 stream, so :func:`streams_of` turns a sequential minibatch loader into the streams its rows
 form, for a like-for-like comparison with an LSTM's validation perplexity.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,19 +54,19 @@ class KneserNeyLM:
         self.max_order, self.vocab_size = max_order, vocab_size
         self._fitted = False
 
-    def fit(self, corpus: Sequence[int]) -> "KneserNeyLM":
+    def fit(self, corpus: Sequence[int]) -> KneserNeyLM:
         """Count the n-grams of ``corpus`` (token indices); returns ``self``."""
         corpus = list(corpus)
         if len(corpus) < 2:
             raise ValueError(f"corpus too short: expected at least 2 tokens, received {len(corpus)}")
         if min(corpus) < 0 or max(corpus) >= self.vocab_size:
-            raise ValueError(f"corpus tokens must be in [0, {self.vocab_size}), "
-                             f"received values in [{min(corpus)}, {max(corpus)}]")
+            raise ValueError(
+                f"corpus tokens must be in [0, {self.vocab_size}), received values in [{min(corpus)}, {max(corpus)}]"
+            )
         text = _encode(corpus)
         N = self.max_order
         # raw[k]: counts of k-grams; cont[k]: continuation counts N1+(. w) of k-grams (k < N).
-        self._raw = [Counter()] + [Counter(text[i:i + k] for i in range(len(text) - k + 1))
-                                   for k in range(1, N + 1)]
+        self._raw = [Counter()] + [Counter(text[i : i + k] for i in range(len(text) - k + 1)) for k in range(1, N + 1)]
         self._cont: list[Counter] = [Counter() for _ in range(N + 1)]
         for k in range(1, N):
             self._cont[k] = Counter(gram[1:] for gram in self._raw[k + 1])
@@ -109,13 +110,13 @@ class KneserNeyLM:
     def prob(self, token: int, context: Sequence[int] = (), order: int | None = None) -> float:
         """``P(token | the last order-1 tokens of context)``."""
         order = self._check(order)
-        h = _encode(context)[-(order - 1):] if order > 1 else ""
+        h = _encode(context)[-(order - 1) :] if order > 1 else ""
         return self._prob(chr(int(token)), h, "raw")
 
     def distribution(self, context: Sequence[int] = (), order: int | None = None) -> np.ndarray:
         """Probabilities of every next token, shape ``(vocab_size,)`` (sums to 1)."""
         order = self._check(order)
-        h = _encode(context)[-(order - 1):] if order > 1 else ""
+        h = _encode(context)[-(order - 1) :] if order > 1 else ""
         return np.array([self._prob(chr(v), h, "raw") for v in range(self.vocab_size)])
 
     def cross_entropy(self, streams: Iterable[Sequence[int]], order: int | None = None) -> float:
@@ -125,7 +126,7 @@ class KneserNeyLM:
         for stream in streams:
             text = _encode(stream)
             for i in range(1, len(text)):
-                h = text[max(0, i - order + 1):i] if order > 1 else ""
+                h = text[max(0, i - order + 1) : i] if order > 1 else ""
                 total -= math.log(self._prob(text[i], h, "raw"))
                 count += 1
         if count == 0:
@@ -136,8 +137,14 @@ class KneserNeyLM:
         """``exp(cross_entropy)``; pass ``[corpus]`` for a single text."""
         return math.exp(self.cross_entropy(streams, order))
 
-    def generate(self, context: Sequence[int], num_preds: int, *, order: int | None = None,
-                 rng: np.random.Generator | None = None) -> list[int]:
+    def generate(
+        self,
+        context: Sequence[int],
+        num_preds: int,
+        *,
+        order: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> list[int]:
         """Sample ``num_preds`` tokens after ``context``; returns only the new tokens."""
         order = self._check(order)
         if not isinstance(num_preds, int) or num_preds < 1:
@@ -147,7 +154,7 @@ class KneserNeyLM:
         for _ in range(num_preds):
             p = self.distribution(tokens, order)
             tokens.append(int(rng.choice(self.vocab_size, p=p / p.sum())))
-        return tokens[len(context):]
+        return tokens[len(context) :]
 
 
 def streams_of(data_iter: Iterable) -> list[list[int]]:
@@ -185,8 +192,9 @@ class OrderSelection:
         return self.perplexities[self.best_order]
 
 
-def select_order(train: Sequence[int], val_streams: Iterable[Sequence[int]], vocab_size: int,
-                 orders: Iterable[int] = range(1, 11)) -> OrderSelection:
+def select_order(
+    train: Sequence[int], val_streams: Iterable[Sequence[int]], vocab_size: int, orders: Iterable[int] = range(1, 11)
+) -> OrderSelection:
     """Fit on ``train`` once and pick the order with the lowest perplexity on ``val_streams``.
 
     Choosing ``n`` on the data the result is reported on favours the baseline slightly, which

@@ -15,6 +15,7 @@ direction has ``g * (x*h + h*h)`` weights plus biases, and the frameworks differ
 Layer ``l > 0`` of a stack reads ``num_directions * h`` features (``num_directions * proj_size``
 with a PyTorch LSTM projection); a bidirectional layer is two independent directions.
 """
+
 from __future__ import annotations
 
 from lstm_course.layout import GATES_PER_CELL
@@ -31,9 +32,18 @@ def _positive(name: str, value: int, *, allow_zero: bool = False) -> None:
         raise ValueError(f"{name} must be an int >= {low}, received {value!r}")
 
 
-def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
-                    bidirectional: bool = False, framework: str = "torch", bias: bool = True,
-                    proj_size: int = 0, reset_after: bool | None = None) -> int:
+def parameter_count(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    *,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    framework: str = "torch",
+    bias: bool = True,
+    proj_size: int = 0,
+    reset_after: bool | None = None,
+) -> int:
     """Number of trainable parameters of a (stacked, optionally bidirectional) recurrent layer.
 
     Equals ``sum(p.numel() for p in nn.RNN/nn.LSTM/nn.GRU(...).parameters())`` for
@@ -69,8 +79,10 @@ def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers:
     if reset_after is not None and cell != "gru":
         raise ValueError(f"reset_after is a GRU setting; received reset_after={reset_after!r} for cell={cell!r}")
     if reset_after is False and framework == "torch":
-        raise ValueError("torch.nn.GRU always applies the reset gate after the recurrent product; "
-                         "reset_after=False exists only for framework='keras' or 'textbook'")
+        raise ValueError(
+            "torch.nn.GRU always applies the reset gate after the recurrent product; "
+            "reset_after=False exists only for framework='keras' or 'textbook'"
+        )
     if reset_after is None:
         reset_after = framework != "textbook"
 
@@ -80,10 +92,10 @@ def parameter_count(cell: str, input_size: int, hidden_size: int, *, num_layers:
     elif framework == "torch" or (framework == "keras" and cell == "gru" and reset_after):
         biases = 2 * g * h
     elif framework == "textbook" and cell == "gru" and reset_after:
-        biases = (g + 1) * h                  # b_r, b_z, b_h and the recurrent candidate bias b_hh
+        biases = (g + 1) * h  # b_r, b_z, b_h and the recurrent candidate bias b_hh
     else:
         biases = g * h
-    out = proj_size or h                      # what the recurrence and the next layer see
+    out = proj_size or h  # what the recurrence and the next layer see
     directions = 2 if bidirectional else 1
     total, x = 0, input_size
     for _ in range(num_layers):

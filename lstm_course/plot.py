@@ -4,6 +4,7 @@ Call :func:`setup_chinese_font` once (every helper here calls it for you).  It r
 the Noto Sans CJK SC font shipped inside the PyPI package ``mplfonts`` with matplotlib, so
 no system font is needed, and keeps DejaVu Sans as the fallback for Latin glyphs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -129,7 +130,8 @@ def heatmap(
     if annotate:
         mid = np.nanmean(matrix)
         for (r, c), value in np.ndenumerate(matrix):
-            ax.text(c, r, fmt.format(value), ha="center", va="center",
-                    color="white" if value < mid else "black", fontsize=8)
+            ax.text(
+                c, r, fmt.format(value), ha="center", va="center", color="white" if value < mid else "black", fontsize=8
+            )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return ax

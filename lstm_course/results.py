@@ -15,6 +15,7 @@ one such file per notebook from the values the notebook glued (:mod:`lstm_course
 benchmark harness writes its files with the same :func:`provenance` block.  A page reads a file
 with :func:`recorded` and glues its values under ``full_<name>`` next to a visible provenance line.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,18 @@ SCHEMA = 1
 #: Environment variable naming the folder that holds ``<chapter>/<name>.json`` files.
 RESULTS_ENV = "LSTM_COURSE_RESULTS"
 #: Keys every provenance block has (a test checks each results file against this list).
-PROVENANCE_KEYS = ("command", "commit", "dirty", "date", "device", "profile", "threads",
-                   "wall_seconds", "versions", "platform")
+PROVENANCE_KEYS = (
+    "command",
+    "commit",
+    "dirty",
+    "date",
+    "device",
+    "profile",
+    "threads",
+    "wall_seconds",
+    "versions",
+    "platform",
+)
 _VERSIONED = ("numpy", "torch", "tensorflow", "tensorflow-cpu", "keras", "statsmodels", "jieba", "cn2an", "d2l")
 
 
@@ -63,7 +74,8 @@ def results_dir() -> Path:
     if root is None:
         raise ResultsError(
             "recorded results live in the course repository's results/ folder; run from a "
-            f"checkout of the course or set {RESULTS_ENV} to that folder")
+            f"checkout of the course or set {RESULTS_ENV} to that folder"
+        )
     return root / "results"
 
 
@@ -114,13 +126,19 @@ def git_state(root: Path | None = None) -> tuple[str, bool | None]:
     """``(commit, dirty)`` of the checkout: take it *before* a long run starts."""
     root = root or repo_root()
     status = _git("status", "--porcelain", "--untracked-files=no", cwd=root)
-    return (_git("rev-parse", "HEAD", cwd=root) or "unknown",
-            bool(status) if status is not None else None)
+    return (_git("rev-parse", "HEAD", cwd=root) or "unknown", bool(status) if status is not None else None)
 
 
-def provenance(*, command: str, wall_seconds: float, device: str, profile: str,
-               threads: int | None, root: Path | None = None,
-               git: tuple[str, bool | None] | None = None) -> dict[str, Any]:
+def provenance(
+    *,
+    command: str,
+    wall_seconds: float,
+    device: str,
+    profile: str,
+    threads: int | None,
+    root: Path | None = None,
+    git: tuple[str, bool | None] | None = None,
+) -> dict[str, Any]:
     """The provenance block of a results file (see the module docstring).
 
     ``git`` is :func:`git_state` taken when the run started (default: now).
@@ -130,7 +148,7 @@ def provenance(*, command: str, wall_seconds: float, device: str, profile: str,
         "command": command,
         "commit": commit,
         "dirty": dirty,
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "device": device,
         "profile": profile,
         "threads": threads,
@@ -193,16 +211,16 @@ def _check_values(values: dict[str, Any]) -> None:
             raise ResultsError(f"value {name!r} is not finite ({value})")
 
 
-def write_results(chapter: str, name: str, values: dict[str, Any], prov: dict[str, Any],
-                  folder: Path | None = None, **extra: Any) -> Path:
+def write_results(
+    chapter: str, name: str, values: dict[str, Any], prov: dict[str, Any], folder: Path | None = None, **extra: Any
+) -> Path:
     """Write ``results/<chapter>/<name>.json`` atomically; returns its path."""
     missing = [key for key in PROVENANCE_KEYS if key not in prov]
     if missing:
         raise ResultsError(f"provenance lacks {', '.join(missing)}")
     _check_values(values)
     path = (folder or results_dir()) / chapter / f"{name}.json"
-    document = {"schema": SCHEMA, "chapter": chapter, "name": name, "values": values,
-                "provenance": prov, **extra}
+    document = {"schema": SCHEMA, "chapter": chapter, "name": name, "values": values, "provenance": prov, **extra}
     atomic_write_text(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
     return path
 
@@ -240,10 +258,12 @@ class Record:
         label = "完整配置" if prov["profile"] == "full" else f"{prov['profile']} 配置"
         threads = f"，{prov['threads']} 个线程" if prov.get("threads") else ""
         commit = str(prov["commit"])[:7] + ("（有未提交的改动）" if prov.get("dirty") else "")
-        return (f"{label} · {prov['date'][:10]} · {prov['device']}{threads} · "
-                f"用时 {_duration(prov['wall_seconds'])} · 提交 {commit} · 命令 `{prov['command']}`")
+        return (
+            f"{label} · {prov['date'][:10]} · {prov['device']}{threads} · "
+            f"用时 {_duration(prov['wall_seconds'])} · 提交 {commit} · 命令 `{prov['command']}`"
+        )
 
-    def glue(self, *names: str, prefix: str = "full_") -> "Record":
+    def glue(self, *names: str, prefix: str = "full_") -> Record:
         """Glue the named values (all when none is named) as ``full_<name>``, and the provenance
         line as ``full_provenance`` (a markdown string: ``{glue:md}`full_provenance```)."""
         from lstm_course.claims import glue
@@ -260,8 +280,9 @@ def load(path: Path) -> Record:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ResultsError(f"no recorded results at {path}; record them with "
-                           "`lstm-course reproduce` (see CONTRIBUTING.md)") from None
+        raise ResultsError(
+            f"no recorded results at {path}; record them with `lstm-course reproduce` (see CONTRIBUTING.md)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path} is not valid JSON: {exc}") from None
     prov = document.get("provenance", {})
@@ -269,10 +290,15 @@ def load(path: Path) -> Record:
     if missing or "values" not in document:
         raise ResultsError(f"{path} lacks {', '.join(missing) or 'values'}")
     _check_values(document["values"])
-    extra = {k: v for k, v in document.items()
-             if k not in {"schema", "chapter", "name", "values", "provenance"}}
-    return Record(document.get("chapter", path.parent.name), document.get("name", path.stem),
-                  document["values"], prov, path, extra)
+    extra = {k: v for k, v in document.items() if k not in {"schema", "chapter", "name", "values", "provenance"}}
+    return Record(
+        document.get("chapter", path.parent.name),
+        document.get("name", path.stem),
+        document["values"],
+        prov,
+        path,
+        extra,
+    )
 
 
 def recorded(key: str, *, profile: str = "full") -> Record:
@@ -286,8 +312,9 @@ def recorded(key: str, *, profile: str = "full") -> Record:
         raise ValueError(f"expected 'chapter/name', got {key!r}")
     record = load(results_dir() / chapter / f"{name}.json")
     if record.provenance["profile"] != profile:
-        raise ResultsError(f"{record.path} was recorded with the {record.provenance['profile']!r} "
-                           f"profile, not {profile!r}")
+        raise ResultsError(
+            f"{record.path} was recorded with the {record.provenance['profile']!r} profile, not {profile!r}"
+        )
     return record
 
 
@@ -299,6 +326,7 @@ def all_records(folder: Path | None = None) -> list[Record]:
 
 # --- recording a chapter -------------------------------------------------------------------------
 
+
 def chapter_notebooks(chapter: str, root: Path) -> list[Path]:
     """The section notebooks ``book/<chapter>/NN_*.ipynb`` of a chapter folder."""
     folder = root / "book" / chapter
@@ -308,10 +336,17 @@ def chapter_notebooks(chapter: str, root: Path) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
-                       threads: int | None = None, timeout: int | None = None,
-                       command: str, folder: Path | None = None,
-                       log: Any = print) -> Path:
+def execute_and_record(
+    notebook: Path,
+    *,
+    chapter: str,
+    profile: str = "full",
+    threads: int | None = None,
+    timeout: int | None = None,
+    command: str,
+    folder: Path | None = None,
+    log: Any = print,
+) -> Path:
     """Execute ``notebook`` in ``profile`` and write the values it glued as its results file.
 
     The notebook runs in a fresh kernel in its own folder (as in the book build); its outputs are
@@ -320,6 +355,7 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
+
     from lstm_course.claims import RECORD_ENV
 
     root = repo_root(notebook.parent)
@@ -334,16 +370,19 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
             os.environ["OMP_NUM_THREADS"] = str(threads)
         start = time.perf_counter()
         try:
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                    resources={"metadata": {"path": str(notebook.parent)}})
+            client = NotebookClient(
+                nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+            )
             client.execute()
         except DeadKernelError as exc:
-            raise ResultsError(f"{notebook.name}: the kernel died in the {profile} profile "
-                               f"(out of memory?): {exc}") from exc
+            raise ResultsError(
+                f"{notebook.name}: the kernel died in the {profile} profile (out of memory?): {exc}"
+            ) from exc
         except CellExecutionError as exc:
             first = str(exc).strip().splitlines()
-            raise ResultsError(f"{notebook.name}: a cell failed in the {profile} profile: "
-                               f"{first[-1] if first else exc}") from exc
+            raise ResultsError(
+                f"{notebook.name}: a cell failed in the {profile} profile: {first[-1] if first else exc}"
+            ) from exc
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -356,16 +395,30 @@ def execute_and_record(notebook: Path, *, chapter: str, profile: str = "full",
         raise ResultsError(f"{notebook.name} glued no values; nothing to record")
     device = values.pop("run_device", "cpu")
     threads_used = values.pop("run_threads", threads)
-    prov = provenance(command=command, wall_seconds=wall, device=device_description(str(device)),
-                      profile=profile, threads=threads_used, root=root, git=git)
+    prov = provenance(
+        command=command,
+        wall_seconds=wall,
+        device=device_description(str(device)),
+        profile=profile,
+        threads=threads_used,
+        root=root,
+        git=git,
+    )
     path = write_results(chapter, notebook.stem, values, prov, folder=folder)
     log(f"{notebook.name}: {len(values)} values in {_duration(wall)} -> {path}")
     return path
 
 
-def reproduce(chapter: str, notebooks: list[str] | None = None, *, profile: str = "full",
-              threads: int | None = None, timeout: int | None = None,
-              folder: Path | None = None, log: Any = print) -> list[Path]:
+def reproduce(
+    chapter: str,
+    notebooks: list[str] | None = None,
+    *,
+    profile: str = "full",
+    threads: int | None = None,
+    timeout: int | None = None,
+    folder: Path | None = None,
+    log: Any = print,
+) -> list[Path]:
     """Record the results of a chapter's notebooks (all, or those named), one file each."""
     root = repo_root()
     if root is None:
@@ -375,15 +428,29 @@ def reproduce(chapter: str, notebooks: list[str] | None = None, *, profile: str 
         wanted = {n.removesuffix(".ipynb") for n in notebooks}
         unknown = wanted - {p.stem for p in found}
         if unknown:
-            raise ResultsError(f"{chapter} has no notebook {', '.join(sorted(unknown))}; it has "
-                               f"{', '.join(p.stem for p in found)}")
+            raise ResultsError(
+                f"{chapter} has no notebook {', '.join(sorted(unknown))}; it has {', '.join(p.stem for p in found)}"
+            )
         found = [p for p in found if p.stem in wanted]
     target = folder or results_dir()
     target.mkdir(parents=True, exist_ok=True)
     if not os.access(target, os.W_OK):
         raise ResultsError(f"cannot write to {target}")
-    command = " ".join(["lstm-course", "reproduce", *sys.argv[2:]]) if sys.argv[1:2] == ["reproduce"] \
+    command = (
+        " ".join(["lstm-course", "reproduce", *sys.argv[2:]])
+        if sys.argv[1:2] == ["reproduce"]
         else f"lstm-course reproduce {chapter}"
-    return [execute_and_record(nb, chapter=chapter, profile=profile, threads=threads,
-                               timeout=timeout, command=command, folder=folder, log=log)
-            for nb in found]
+    )
+    return [
+        execute_and_record(
+            nb,
+            chapter=chapter,
+            profile=profile,
+            threads=threads,
+            timeout=timeout,
+            command=command,
+            folder=folder,
+            log=log,
+        )
+        for nb in found
+    ]

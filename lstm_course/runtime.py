@@ -13,14 +13,15 @@ interpreter starts, so setting it in a running process changes nothing for that 
 for child processes it starts).  For reproducible ``set`` iteration order of strings start Python
 with it set, e.g. ``PYTHONHASHSEED=0 jupyter lab``.
 """
+
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 import random
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -97,9 +98,12 @@ def _torch_cuda_workspace() -> None:
     os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_initialized():
-        warnings.warn("CUDA is already initialised, so CUBLAS_WORKSPACE_CONFIG set now has no effect: "
-                      "call set_seed(..., deterministic=True) before the first CUDA operation, or start "
-                      f"Python with CUBLAS_WORKSPACE_CONFIG={CUBLAS_WORKSPACE}", stacklevel=3)
+        warnings.warn(
+            "CUDA is already initialised, so CUBLAS_WORKSPACE_CONFIG set now has no effect: "
+            "call set_seed(..., deterministic=True) before the first CUDA operation, or start "
+            f"Python with CUBLAS_WORKSPACE_CONFIG={CUBLAS_WORKSPACE}",
+            stacklevel=3,
+        )
 
 
 def determinism_requested() -> bool:
@@ -168,11 +172,14 @@ def model_device(model: Any, device: Any = None) -> Any:
     actual = tensor.device if tensor is not None else torch.device("cpu")
     if device is not None and device != "auto":
         wanted = torch.device(device)
-        same = wanted.type == actual.type and (wanted.index is None or actual.index is None
-                                               or wanted.index == actual.index)
+        same = wanted.type == actual.type and (
+            wanted.index is None or actual.index is None or wanted.index == actual.index
+        )
         if not same:
-            raise ValueError(f"the model is on {actual} but device={str(wanted)!r} was requested; "
-                             f"move the model first (model.to({str(wanted)!r})) or leave device unset")
+            raise ValueError(
+                f"the model is on {actual} but device={str(wanted)!r} was requested; "
+                f"move the model first (model.to({str(wanted)!r})) or leave device unset"
+            )
     return actual
 
 

@@ -9,6 +9,7 @@ out the one loop a lesson is about, still read from the installed source:
 for number, line in enumerate(lines):
 ...
 """
+
 from __future__ import annotations
 
 import inspect
@@ -38,7 +39,7 @@ def block(obj: Any, header: str) -> str:
         raise ValueError(f"no line of {name} contains {header!r}")
     first = _indent(line)
     body = [line]
-    for following in lines[number + 1:]:
+    for following in lines[number + 1 :]:
         if following.strip() and _indent(following) <= first:
             break
         body.append(following)

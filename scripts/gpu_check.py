@@ -19,6 +19,7 @@ and the recording machinery on a one-cell probe notebook instead of the full-pro
 (which take minutes on a GPU and hours on a CPU); the chapter notebooks it would record are
 checked to exist.  CI runs the dry run (``tests/test_gpu_check.py``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +41,14 @@ PAGES: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("ch07_sentiment", ("02_training",)),
 )
 #: The benchmark rows measured on the GPU (the NumPy and d2l rows are CPU-only lessons).
-GPU_ROWS = ("torch-nn-lstm", "torch-fused-lstm", "torch-fused-lstm-cpp", "torch-fused-lstm-compile",
-            "torch-scratch-lstm", "tf-keras-lstm")
+GPU_ROWS = (
+    "torch-nn-lstm",
+    "torch-fused-lstm",
+    "torch-fused-lstm-cpp",
+    "torch-fused-lstm-compile",
+    "torch-scratch-lstm",
+    "tf-keras-lstm",
+)
 #: The rows of the dry run (no torch.compile: a minute of compilation is not a plumbing test).
 DRY_ROWS = ("torch-nn-lstm", "torch-fused-lstm", "torch-fused-lstm-cpp", "torch-scratch-lstm")
 
@@ -74,8 +80,7 @@ def run_benchmark_part(results_root: Path, *, dry_run: bool, command: str) -> li
     for row in results["rows"]:
         state = row["status"] if row["status"] == "ok" else f"{row['status']}: {row.get('reason', '')}"
         print(f"  {row['id']:28s} {state}")
-    return list(write_results(results, results_root, quick=dry_run, command=command,
-                              wall_seconds=wall, git=git))
+    return list(write_results(results, results_root, quick=dry_run, command=command, wall_seconds=wall, git=git))
 
 
 def _probe_notebook(folder: Path) -> Path:
@@ -85,16 +90,20 @@ def _probe_notebook(folder: Path) -> Path:
     chapter = folder / "ch00_probe"
     chapter.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import lstm_course\nfrom lstm_course.claims import glue, glue_run\n"
-        "print(glue_run('cpu', 1))\nglue('profile_name', lstm_course.profile())")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import lstm_course\nfrom lstm_course.claims import glue, glue_run\n"
+            "print(glue_run('cpu', 1))\nglue('profile_name', lstm_course.profile())"
+        )
+    ]
     page = chapter / "01_probe.ipynb"
     nbformat.write(nb, page)
     return page
 
 
-def run_reproduce_part(results_root: Path, *, dry_run: bool, deadline: float,
-                       scratch: Path) -> tuple[list[Path], list[str]]:
+def run_reproduce_part(
+    results_root: Path, *, dry_run: bool, deadline: float, scratch: Path
+) -> tuple[list[Path], list[str]]:
     """Record the full-profile pages (or the probe); returns (files written, failures)."""
     from lstm_course.results import ResultsError, chapter_notebooks, execute_and_record, reproduce
 
@@ -107,11 +116,20 @@ def run_reproduce_part(results_root: Path, *, dry_run: bool, deadline: float,
     if dry_run:
         page = _probe_notebook(scratch)
         start = time.perf_counter()
-        path = execute_and_record(page, chapter="ch00_probe", profile="quick", threads=1,
-                                  timeout=120, command="scripts/gpu_check.py --dry-run",
-                                  folder=results_root, log=lambda *_: None)
-        print(f"  probe notebook recorded in {_seconds(time.perf_counter() - start)}; would record: "
-              + ", ".join(f"{c}/{'+'.join(n) if n else '*'}" for c, n in PAGES))
+        path = execute_and_record(
+            page,
+            chapter="ch00_probe",
+            profile="quick",
+            threads=1,
+            timeout=120,
+            command="scripts/gpu_check.py --dry-run",
+            folder=results_root,
+            log=lambda *_: None,
+        )
+        print(
+            f"  probe notebook recorded in {_seconds(time.perf_counter() - start)}; would record: "
+            + ", ".join(f"{c}/{'+'.join(n) if n else '*'}" for c, n in PAGES)
+        )
         return [path], failures
     for chapter, notebooks in PAGES:
         left = int(deadline - time.perf_counter())
@@ -121,13 +139,17 @@ def run_reproduce_part(results_root: Path, *, dry_run: bool, deadline: float,
             continue
         start = time.perf_counter()
         try:
-            paths = reproduce(chapter, list(notebooks) if notebooks else None, profile="full",
-                              timeout=left, folder=results_root,
-                              log=lambda line: print("  " + line))
+            paths = reproduce(
+                chapter,
+                list(notebooks) if notebooks else None,
+                profile="full",
+                timeout=left,
+                folder=results_root,
+                log=lambda line: print("  " + line),
+            )
         except (ResultsError, TimeoutError) as exc:
             failures.append(f"{chapter}: {str(exc).splitlines()[0]}")
-            print(f"  {chapter}: FAILED after {_seconds(time.perf_counter() - start)}: "
-                  f"{str(exc).splitlines()[0]}")
+            print(f"  {chapter}: FAILED after {_seconds(time.perf_counter() - start)}: {str(exc).splitlines()[0]}")
             continue
         written += paths
         print(f"  {chapter}: {len(paths)} file(s) in {_seconds(time.perf_counter() - start)}")
@@ -137,16 +159,20 @@ def run_reproduce_part(results_root: Path, *, dry_run: bool, deadline: float,
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="scripts/gpu_check.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--dry-run", action="store_true",
-                        help="everything but the CUDA parts, on the CPU with tiny sizes, "
-                             "into a temporary results folder")
-    parser.add_argument("--results", default=None,
-                        help="results folder (default: the repository's results/; a temporary "
-                             "folder with --dry-run)")
-    parser.add_argument("--budget", type=float, default=450.0,
-                        help="seconds for the whole check (default: %(default)s)")
-    parser.add_argument("--skip-reproduce", action="store_true",
-                        help="only the benchmark rows")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="everything but the CUDA parts, on the CPU with tiny sizes, into a temporary results folder",
+    )
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="results folder (default: the repository's results/; a temporary folder with --dry-run)",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=450.0, help="seconds for the whole check (default: %(default)s)"
+    )
+    parser.add_argument("--skip-reproduce", action="store_true", help="only the benchmark rows")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     deadline = start + args.budget
@@ -165,13 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
 
 
-def _run(args: argparse.Namespace, argv: list[str], results_root: Path, scratch: Path,
-         start: float, deadline: float) -> int:
+def _run(
+    args: argparse.Namespace, argv: list[str], results_root: Path, scratch: Path, start: float, deadline: float
+) -> int:
     import torch
 
     if not args.dry_run and not torch.cuda.is_available():
-        raise CheckError("no CUDA GPU is visible to PyTorch "
-                         f"(torch {torch.__version__}); use --dry-run to test the command on a CPU")
+        raise CheckError(
+            f"no CUDA GPU is visible to PyTorch (torch {torch.__version__}); use --dry-run to test the command on a CPU"
+        )
     where = "dry run on the CPU" if args.dry_run else f"GPU {torch.cuda.get_device_name(0)}"
     print(f"gpu-check ({where}), results -> {results_root}")
     command = shlex.join(["python", "scripts/gpu_check.py", *argv])
@@ -189,8 +217,7 @@ def _run(args: argparse.Namespace, argv: list[str], results_root: Path, scratch:
     if not args.skip_reproduce:
         part = time.perf_counter()
         print("[2/2] full-profile pages" + (" (probe notebook)" if args.dry_run else ""))
-        paths, failed = run_reproduce_part(results_root, dry_run=args.dry_run,
-                                           deadline=deadline, scratch=scratch)
+        paths, failed = run_reproduce_part(results_root, dry_run=args.dry_run, deadline=deadline, scratch=scratch)
         written += paths
         failures += failed
         times["reproduce"] = time.perf_counter() - part

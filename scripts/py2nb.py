@@ -5,6 +5,7 @@ numbers and captions the cell's plot; ``tags="remove-input"`` sets cell tags.  U
 
 The notebook is the source of truth afterwards; this only saves typing JSON by hand.
 """
+
 from __future__ import annotations
 
 import re

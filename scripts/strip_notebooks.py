@@ -1,4 +1,5 @@
 """Remove outputs and execution counts from notebooks in place (``make strip``)."""
+
 from __future__ import annotations
 
 import sys

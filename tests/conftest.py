@@ -1,4 +1,5 @@
 """Shared pytest setup: quick profile by default, and a per-stage timing summary."""
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,9 @@ def book_build() -> BuildResult:
     shutil.rmtree(EXECUTION_CACHE, ignore_errors=True)
     shutil.rmtree(SITE / "reports", ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"], capture_output=True, text=True, cwd=ROOT
+    )
     return BuildResult(result.returncode, result.stdout + result.stderr)
 
 

@@ -1,4 +1,5 @@
 """Reading the course's notebooks in tests: their imports, the extras they need, markdown numbers."""
+
 from __future__ import annotations
 
 import ast
@@ -10,8 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").rglob("*.ipynb"))
 COLAB_MARKER = 'if importlib.util.find_spec("lstm_course") is None:'
 #: The top-level packages an extra of pyproject.toml provides (base dependencies need none).
-EXTRA_OF = {"torch": "torch", "tensorflow": "tf", "keras": "tf", "cn2an": "seq2seq",
-            "statsmodels": "timeseries", "d2l": "tf"}
+EXTRA_OF = {
+    "torch": "torch",
+    "tensorflow": "tf",
+    "keras": "tf",
+    "cn2an": "seq2seq",
+    "statsmodels": "timeseries",
+    "d2l": "tf",
+}
 
 
 def toc_notebooks() -> list[Path]:
@@ -130,20 +137,25 @@ def needed_extras(path: Path) -> set[str]:
 
 def installed_extras(path: Path) -> set[str]:
     """The extras named in the page's Colab cell: ``lstm-course[torch,tf] @ git+...``."""
-    match = re.search(r"lstm-course(?:\[([\w,]*)\])? @", source(colab_cell(path)))
+    match = re.search(r'SPEC = "lstm-course(?:\[([\w,]*)\])?"', source(colab_cell(path)))
     if not match:
         raise AssertionError(f"{path.name}: the Colab cell does not install lstm-course from git")
     return set(filter(None, (match.group(1) or "").split(",")))
 
 
 def colab_source(extras: set[str], url: str) -> str:
-    """The Colab setup cell a page with these extras should have (≤ 79 columns)."""
+    """The Colab setup cell a page with these extras should have (≤ 79 columns, as ruff formats it)."""
     spec = f"lstm-course[{','.join(sorted(extras))}]" if extras else "lstm-course"
-    return ("# Colab setup: installs what this page imports when lstm_course is missing\n"
-            "# (a no-op locally and in CI; hidden on the site).\n"
-            "import importlib.util, subprocess, sys\n"
-            f"{COLAB_MARKER}\n"
-            '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
-            f'                    "{spec} @ git+"\n'
-            f'                    "{url}"],\n'
-            "                   check=True)")
+    return (
+        "# Colab setup: installs what this page imports when lstm_course is missing\n"
+        "# (a no-op locally and in CI; hidden on the site).\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
+        f'SPEC = "{spec}"\n'
+        f'URL = "{url}"\n'
+        f"{COLAB_MARKER}\n"
+        '    pip = [sys.executable, "-m", "pip", "install", "-q"]\n'
+        '    subprocess.run([*pip, f"{SPEC} @ git+{URL}"], check=True)'
+    )

@@ -9,6 +9,7 @@ setting from the code that sets it over adding an entry.
 
 Keyed by chapter folder; each chapter keeps its own block.
 """
+
 from __future__ import annotations
 
 ALLOWED: dict[str, dict[str, str]] = {

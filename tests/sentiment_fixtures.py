@@ -1,4 +1,5 @@
 """A tiny synthetic review corpus for the chapter-7 tests (no download, trains in seconds)."""
+
 from __future__ import annotations
 
 import csv

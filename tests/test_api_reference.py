@@ -1,5 +1,6 @@
 """The reference appendix: the API page documents every public module, function and class of
 lstm_course; the notation page's gate orders are those :mod:`lstm_course.convert` uses."""
+
 from __future__ import annotations
 
 import html as html_lib
@@ -50,8 +51,14 @@ def _public_members(module_name: str):
 
 def test_walk_finds_the_package_layout():
     modules = _modules()
-    for expected in ("lstm_course.params", "lstm_course.numpy.lstm", "lstm_course.torch.lstm",
-                     "lstm_course.tf.lstm", "lstm_course.check.core", "lstm_course.cli"):
+    for expected in (
+        "lstm_course.params",
+        "lstm_course.numpy.lstm",
+        "lstm_course.torch.lstm",
+        "lstm_course.tf.lstm",
+        "lstm_course.check.core",
+        "lstm_course.cli",
+    ):
         assert expected in modules
     assert not any("._" in name for name in modules)
 
@@ -96,10 +103,11 @@ def test_built_api_page_has_every_module_and_member(built_site):
 def test_notation_page_gate_orders_match_convert():
     from lstm_course import convert
 
-    rows = re.findall(r"^\| (?:LSTM|GRU) \|[^|]*\| ([a-z, ]+) \| `(\w+)` \|$",
-                      NOTATION_PAGE.read_text(encoding="utf-8"), flags=re.M)
+    rows = re.findall(
+        r"^\| (?:LSTM|GRU) \|[^|]*\| ([a-z, ]+) \| `(\w+)` \|$", NOTATION_PAGE.read_text(encoding="utf-8"), flags=re.M
+    )
     assert len(rows) == 7, rows
-    names = {"g": "c", "n": "h"}   # PyTorch's letters for the candidates
+    names = {"g": "c", "n": "h"}  # PyTorch's letters for the candidates
     for order, constant in rows:
         letters = tuple(names.get(x.strip(), x.strip()) for x in order.split(","))
         assert letters == tuple(getattr(convert, constant)), (constant, order)

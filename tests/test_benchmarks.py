@@ -2,6 +2,7 @@
 
 Tiny sizes and one timed repeat: these tests check the bookkeeping, never how fast anything is.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,27 @@ if str(ROOT) not in sys.path:  # `benchmarks/` lives at the top of the repositor
 from benchmarks import report, run  # noqa: E402
 
 TINY = BenchConfig(batch=2, steps=3, hidden=4, warmup=1, repeats=1, number=1, rounds=2)
-ROW_KEYS = {"id", "label", "framework", "cell", "baseline", "status", "note", "train_seconds",
-            "infer_seconds", "train_tokens_per_s", "infer_tokens_per_s", "train_gflops", "infer_gflops",
-            "train_peak_fraction", "infer_peak_fraction", "ratio_baseline_train", "ratio_baseline_infer",
-            "ratio_overall_train", "ratio_overall_infer"}
+ROW_KEYS = {
+    "id",
+    "label",
+    "framework",
+    "cell",
+    "baseline",
+    "status",
+    "note",
+    "train_seconds",
+    "infer_seconds",
+    "train_tokens_per_s",
+    "infer_tokens_per_s",
+    "train_gflops",
+    "infer_gflops",
+    "train_peak_fraction",
+    "infer_peak_fraction",
+    "ratio_baseline_train",
+    "ratio_baseline_infer",
+    "ratio_overall_train",
+    "ratio_overall_infer",
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +79,12 @@ def test_results_schema(results):
     assert results["threads"]["torch"] == 1
     assert results["config"]["vocab"] == 28 and results["config"]["tokens_per_step"] == 2 * 3
     assert results["peak"]["gflops"] > 0
-    assert [r["id"] for r in results["rows"]] == ["torch-nn-lstm", "torch-fused-lstm", "numpy-lstm",
-                                                  "torch-nn-gru"]  # table order, not request order
+    assert [r["id"] for r in results["rows"]] == [
+        "torch-nn-lstm",
+        "torch-fused-lstm",
+        "numpy-lstm",
+        "torch-nn-gru",
+    ]  # table order, not request order
     for row in results["rows"]:
         assert row["status"] == "ok", row
         assert ROW_KEYS <= set(row)
@@ -80,11 +102,11 @@ def test_derived_columns_are_consistent(results):
             flops = speed.flops_per_token(row["cell"], 28, TINY.hidden, train=mode == "train")
             assert math.isclose(row[f"{mode}_gflops"], row[f"{mode}_tokens_per_s"] * flops / 1e9)
             assert math.isclose(row[f"{mode}_peak_fraction"], row[f"{mode}_gflops"] / peak)
-            assert math.isclose(row[f"ratio_overall_{mode}"],
-                                row[f"{mode}_tokens_per_s"] / ref[f"{mode}_tokens_per_s"])
+            assert math.isclose(row[f"ratio_overall_{mode}"], row[f"{mode}_tokens_per_s"] / ref[f"{mode}_tokens_per_s"])
             base = rows[row["baseline"]]
-            assert math.isclose(row[f"ratio_baseline_{mode}"],
-                                row[f"{mode}_tokens_per_s"] / base[f"{mode}_tokens_per_s"])
+            assert math.isclose(
+                row[f"ratio_baseline_{mode}"], row[f"{mode}_tokens_per_s"] / base[f"{mode}_tokens_per_s"]
+            )
     assert rows["torch-nn-gru"]["baseline"] == "torch-nn-gru"
     assert rows["torch-nn-gru"]["ratio_baseline_train"] == 1.0
     assert rows["numpy-lstm"]["baseline"] == "torch-nn-lstm"
@@ -92,13 +114,25 @@ def test_derived_columns_are_consistent(results):
 
 def test_missing_implementation_is_a_skipped_row_not_a_crash():
     data = speed_impls.load_batches(TINY)
-    missing = Impl("torch-missing", "缺失", "torch", "lstm", "torch-nn-lstm",
-                   speed_impls._scratch("lstm_course.torch.no_such_module", "NoSuchLSTM"))
+    missing = Impl(
+        "torch-missing",
+        "缺失",
+        "torch",
+        "lstm",
+        "torch-nn-lstm",
+        speed_impls._scratch("lstm_course.torch.no_such_module", "NoSuchLSTM"),
+    )
     row = measure(missing, TINY, data)
     assert row["status"] == "skipped" and "not available" in row["reason"]
     assert "no_such_module" in row["reason"]
-    no_class = Impl("torch-missing-class", "缺失类", "torch", "lstm", "torch-nn-lstm",
-                    speed_impls._scratch("lstm_course.torch.lstm", "NoSuchLSTM"))
+    no_class = Impl(
+        "torch-missing-class",
+        "缺失类",
+        "torch",
+        "lstm",
+        "torch-nn-lstm",
+        speed_impls._scratch("lstm_course.torch.lstm", "NoSuchLSTM"),
+    )
     assert measure(no_class, TINY, data)["status"] == "skipped"
 
     def broken(config, data):
@@ -134,8 +168,7 @@ def test_unknown_id_is_rejected():
 def test_results_files_round_trip(results, tmp_path):
     from lstm_course.results import PROVENANCE_KEYS, load
 
-    json_path, md_path = report.write_results(results, tmp_path, command="python -m benchmarks.run",
-                                              wall_seconds=12.5)
+    json_path, md_path = report.write_results(results, tmp_path, command="python -m benchmarks.run", wall_seconds=12.5)
     assert json_path == tmp_path / "ch10_performance" / "benchmark_cpu.json"
     assert md_path.read_text(encoding="utf-8") == speed.results_markdown(results)
     record = load(json_path)
@@ -157,15 +190,33 @@ def test_harness_docstring_states_the_full_timing():
     groups = full["rounds"] * full["repeats"]
     text = " ".join(run.__doc__.split())
     assert f"{full['warmup']} warm-up steps" in text
-    assert (f"{full['rounds']} interleaved rounds × {full['repeats']} timed groups × "
-            f"{full['number']} steps: the median of {groups} groups") in text
+    assert (
+        f"{full['rounds']} interleaved rounds × {full['repeats']} timed groups × "
+        f"{full['number']} steps: the median of {groups} groups"
+    ) in text
 
 
 def test_cli_writes_results_and_lists_rows(tmp_path, capsys):
     assert run.main(["--list"]) == 0
     assert "d2l-tf-scratch-lstm" in capsys.readouterr().out
-    assert run.main(["--quick", "--only", "torch-nn-rnn", "--batch", "2", "--steps", "3", "--hidden", "4",
-                     "--out", str(tmp_path)]) == 0
+    assert (
+        run.main(
+            [
+                "--quick",
+                "--only",
+                "torch-nn-rnn",
+                "--batch",
+                "2",
+                "--steps",
+                "3",
+                "--hidden",
+                "4",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     written = sorted(p.name for p in (tmp_path / "ch10_performance").iterdir())
     assert written == ["benchmark_cpu_quick.json", "benchmark_cpu_quick.md"]
     saved = json.loads((tmp_path / "ch10_performance" / written[0]).read_text(encoding="utf-8"))
@@ -202,17 +253,36 @@ def _fake(tokens: dict[str, float], device: str = "cpu", peak: float = 100.0) ->
     rows = []
     for row_id, value in tokens.items():
         gflops = value * speed.flops_per_token("lstm", 28, 256, train=True) / 1e9
-        rows.append({"id": row_id, "label": row_id, "framework": "x", "cell": "lstm", "status": "ok",
-                     "train_tokens_per_s": value, "infer_tokens_per_s": 4 * value, "train_gflops": gflops,
-                     "train_peak_fraction": gflops / peak})
+        rows.append(
+            {
+                "id": row_id,
+                "label": row_id,
+                "framework": "x",
+                "cell": "lstm",
+                "status": "ok",
+                "train_tokens_per_s": value,
+                "infer_tokens_per_s": 4 * value,
+                "train_gflops": gflops,
+                "train_peak_fraction": gflops / peak,
+            }
+        )
     return {"environment": {"device": device}, "rows": rows}
 
 
 def test_targets_are_computed_from_the_rows():
-    results = _fake({"torch-nn-lstm": 50_000, "torch-fused-lstm": 30_000, "torch-fused-lstm-cpp": 47_500,
-                     "torch-fused-lstm-compile": 45_000, "tf-keras-lstm": 20_000,
-                     "tf-scratch-lstm-function": 21_000, "tf-scratch-lstm-eager": 4_000,
-                     "numpy-lstm": 16_000, "d2l-tf-scratch-lstm": 2_000})
+    results = _fake(
+        {
+            "torch-nn-lstm": 50_000,
+            "torch-fused-lstm": 30_000,
+            "torch-fused-lstm-cpp": 47_500,
+            "torch-fused-lstm-compile": 45_000,
+            "tf-keras-lstm": 20_000,
+            "tf-scratch-lstm-function": 21_000,
+            "tf-scratch-lstm-eager": 4_000,
+            "numpy-lstm": 16_000,
+            "d2l-tf-scratch-lstm": 2_000,
+        }
+    )
     found = {t["target"]: t for t in speed.targets(results)}
     fused = found["融合的从零实现 (PyTorch) ÷ nn.LSTM"]
     assert fused["required"] == 0.9 and fused["measured"] == pytest.approx(0.95) and fused["met"]

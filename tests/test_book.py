@@ -1,4 +1,5 @@
 """The course site builds with Jupyter Book 1.x, warnings as errors, and its internal links resolve."""
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,14 @@ def test_jupyter_book_is_1x():
 
 def test_book_builds_without_warnings(book_build, built_site):
     """``-W``: a warning (a broken reference, a failed notebook, a missing glue) fails the build."""
-    warnings = [line for line in book_build.output.splitlines()
-                if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line]
-    assert book_build.returncode == 0, (
-        "jupyter-book build -W failed:\n" + "\n".join(warnings[:60] or [book_build.output[-8000:]]))
+    warnings = [
+        line
+        for line in book_build.output.splitlines()
+        if ("WARNING" in line or "ERROR" in line) and "[IPKernelApp]" not in line
+    ]
+    assert book_build.returncode == 0, "jupyter-book build -W failed:\n" + "\n".join(
+        warnings[:60] or [book_build.output[-8000:]]
+    )
 
 
 def test_site_has_index_and_every_toc_page(built_site):

@@ -3,6 +3,7 @@
 Fails on JavaScript errors, formulas MathJax did not typeset, broken images and broken internal
 links; searches for Chinese terms; saves full-page screenshots under ``_build/screenshots/``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,14 @@ import pytest
 pytestmark = pytest.mark.slow
 
 CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 SEARCHES = {  # term -> a page that must be among the results
     "循环神经网络": "book/intro.html",
@@ -56,9 +63,11 @@ def browser():
 
 def _pages(site: Path) -> list[str]:
     skip = {"genindex.html", "search.html", "index.html"}
-    return sorted(str(p.relative_to(site)) for p in site.rglob("*.html")
-                  if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip
-                  and "_modules" not in p.parts)
+    return sorted(
+        str(p.relative_to(site))
+        for p in site.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip and "_modules" not in p.parts
+    )
 
 
 def _wait_for_mathjax(page) -> None:
@@ -113,8 +122,10 @@ def test_every_page_renders_cleanly(browser, site_url, built_site):
         if info["math"] and info["typeset"] < info["math"]:
             problems.append(f"{rel}: {info['math'] - info['typeset']} formulas not typeset by MathJax")
         if info["cut"]:
-            problems.append(f"{rel}: {len(info['cut'])} code cells wider than the column at "
-                            f"{VIEWPORT['width']} px, e.g. {info['cut'][0][:60]!r}")
+            problems.append(
+                f"{rel}: {len(info['cut'])} code cells wider than the column at "
+                f"{VIEWPORT['width']} px, e.g. {info['cut'][0][:60]!r}"
+            )
         if info["colab"]:
             problems.append(f"{rel}: the Colab setup cell is shown on the site")
         left = _LEFT_MATH.findall(info["text"])
@@ -132,8 +143,9 @@ def test_every_page_renders_cleanly(browser, site_url, built_site):
 def test_screenshots_show_home_and_a_chapter(browser, site_url, built_site):
     out = built_site.parent / "screenshots"
     out.mkdir(exist_ok=True)
-    chapter = next((p for p in _pages(built_site) if "/ch0" in f"/{p}" and p.endswith(".html")),
-                   "book/preface/data_tour.html")
+    chapter = next(
+        (p for p in _pages(built_site) if "/ch0" in f"/{p}" and p.endswith(".html")), "book/preface/data_tour.html"
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     for name, rel in (("home", "book/intro.html"), ("chapter", chapter)):
         page.goto(f"{site_url}/{rel}", wait_until="load")
@@ -148,8 +160,11 @@ def test_chinese_search_finds_the_page(browser, site_url, term, expected):
     page = browser.new_page()
     page.goto(f"{site_url}/search.html?q={term}", wait_until="load")
     page.wait_for_selector("#search-results li, #search-results p", timeout=20000)
-    page.wait_for_function("() => !document.querySelector('#search-progress')"
-                           " || document.querySelector('#search-progress').innerText !== ''", timeout=20000)
+    page.wait_for_function(
+        "() => !document.querySelector('#search-progress')"
+        " || document.querySelector('#search-progress').innerText !== ''",
+        timeout=20000,
+    )
     hrefs = page.eval_on_selector_all("#search-results a", "els => els.map(e => e.getAttribute('href'))")
     page.close()
     assert any(expected in (h or "") for h in hrefs), f"searching {term!r} gave {hrefs}"

@@ -1,4 +1,5 @@
 """``lstm-course lm``: train, generate, ngram; plain help; one-line errors with exit code 2."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,23 @@ import torch
 
 from lstm_course.cli import main
 
-TINY = ["--data", "d2l", "--max-tokens", "1500", "--batch-size", "4", "--num-steps", "8",
-        "--hidden", "16", "--epochs", "2", "--threads", "1", "--quiet"]
+TINY = [
+    "--data",
+    "d2l",
+    "--max-tokens",
+    "1500",
+    "--batch-size",
+    "4",
+    "--num-steps",
+    "8",
+    "--hidden",
+    "16",
+    "--epochs",
+    "2",
+    "--threads",
+    "1",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,24 +48,46 @@ def test_generate_prints_the_prefix_and_continuation(run_dir, capsys):
     assert main(["lm", "generate", str(run_dir), "--prefix", "time", "--num-preds", "12"]) == 0
     out = capsys.readouterr().out.rstrip("\n")
     assert out.startswith("time") and len(out) == 16 and "\n" not in out
-    assert main(["lm", "generate", str(run_dir / "checkpoint.pt"), "--prefix", "The Time!", "--normalize",
-                 "--temperature", "0.8", "--top-k", "3", "--samples", "2", "--num-preds", "5"]) == 0
+    assert (
+        main(
+            [
+                "lm",
+                "generate",
+                str(run_dir / "checkpoint.pt"),
+                "--prefix",
+                "The Time!",
+                "--normalize",
+                "--temperature",
+                "0.8",
+                "--top-k",
+                "3",
+                "--samples",
+                "2",
+                "--num-preds",
+                "5",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.rstrip("\n").split("\n")
     assert len(lines) == 2 and all(line.startswith("the time ") for line in lines)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["generate", "{run}", "--prefix", "Time"], "never saw: 'T'; pass --normalize"),
-    (["generate", "{run}", "--num-preds", "0"], "--num-preds must be positive"),
-    (["generate", "{run}", "--temperature", "-1"], "--temperature must be >= 0"),
-    (["generate", "{run}", "--top-k", "3"], "--top-k applies to sampling"),
-    (["generate", "{run}/missing"], "checkpoint not found"),
-    (["train", "--epochs", "0"], "--epochs must be positive"),
-    (["train", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1)"),
-    (["train", "--plateau-decay", "0.5", *TINY], "--plateau-decay needs validation text"),
-    (["train", "--device", "cuda:7", *TINY], "--device cuda:7"),
-    (["train", "--cell", "rnn", "--impl", "fused", *TINY], "no 'fused' implementation of 'rnn'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["generate", "{run}", "--prefix", "Time"], "never saw: 'T'; pass --normalize"),
+        (["generate", "{run}", "--num-preds", "0"], "--num-preds must be positive"),
+        (["generate", "{run}", "--temperature", "-1"], "--temperature must be >= 0"),
+        (["generate", "{run}", "--top-k", "3"], "--top-k applies to sampling"),
+        (["generate", "{run}/missing"], "checkpoint not found"),
+        (["train", "--epochs", "0"], "--epochs must be positive"),
+        (["train", "--val-fraction", "1.5"], "--val-fraction must be in (0, 1)"),
+        (["train", "--plateau-decay", "0.5", *TINY], "--plateau-decay needs validation text"),
+        (["train", "--device", "cuda:7", *TINY], "--device cuda:7"),
+        (["train", "--cell", "rnn", "--impl", "fused", *TINY], "no 'fused' implementation of 'rnn'"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(run_dir, capsys, argv, message):
     if torch.cuda.is_available() and "cuda:7" in argv:
         pytest.skip("a CUDA machine may have a device 7")
@@ -60,9 +98,33 @@ def test_bad_input_is_one_line_and_exit_code_2(run_dir, capsys, argv, message):
 
 
 def test_train_on_the_book_reports_validation_and_keeps_the_best_epoch(tmp_path, capsys):
-    argv = ["lm", "train", "--data", "book", "--val-fraction", "0.02", "--batch-size", "8", "--num-steps", "16",
-            "--hidden", "8", "--epochs", "1", "--threads", "1", "--quiet", "--optimizer", "adam",
-            "--plateau-decay", "0.5", "--embedding", "4", "--out", str(tmp_path)]
+    argv = [
+        "lm",
+        "train",
+        "--data",
+        "book",
+        "--val-fraction",
+        "0.02",
+        "--batch-size",
+        "8",
+        "--num-steps",
+        "16",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
+        "--optimizer",
+        "adam",
+        "--plateau-decay",
+        "0.5",
+        "--embedding",
+        "4",
+        "--out",
+        str(tmp_path),
+    ]
     previous = torch.get_num_threads()
     assert main(argv) == 0
     torch.set_num_threads(previous)

@@ -1,5 +1,6 @@
 """``lstm-course sentiment``: train/evaluate/predict on a tiny synthetic corpus, bad inputs, batch and
 interactive prediction."""
+
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from sentiment_fixtures import synthetic_rows, write_csv
 
 from lstm_course.cli import main
-from sentiment_fixtures import synthetic_rows, write_csv
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +31,31 @@ def checkpoint(workdir) -> Path:
     env_before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(workdir / "xdg")
     try:
-        code = main(["sentiment", "train", "--data", str(source), "--tokenizer", "char", "--epochs", "8",
-                     "--embed-size", "16", "--hidden-size", "16", "--lr", "0.01", "--batch-size", "16",
-                     "--max-len", "40", "--no-progress", "--out", str(out)])
+        code = main(
+            [
+                "sentiment",
+                "train",
+                "--data",
+                str(source),
+                "--tokenizer",
+                "char",
+                "--epochs",
+                "8",
+                "--embed-size",
+                "16",
+                "--hidden-size",
+                "16",
+                "--lr",
+                "0.01",
+                "--batch-size",
+                "16",
+                "--max-len",
+                "40",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
     finally:
         torch.set_num_threads(threads)
         if env_before is None:
@@ -83,27 +106,39 @@ def test_repeated_checkpoints_form_an_ensemble(checkpoint, capsys):
 
 def test_bad_inputs_give_one_line_and_nonzero_exit(checkpoint, workdir, capsys):
     ckpt = str(checkpoint)
-    assert "no model at" in _one_line_error(capsys, ["sentiment", "predict", "--checkpoint",
-                                                     str(workdir / "missing.pt"), "好"])
+    assert "no model at" in _one_line_error(
+        capsys, ["sentiment", "predict", "--checkpoint", str(workdir / "missing.pt"), "好"]
+    )
     junk = workdir / "junk.pt"
     junk.write_bytes(b"\x00garbage")
-    assert "not a readable checkpoint" in _one_line_error(capsys, ["sentiment", "predict", "--checkpoint",
-                                                                   str(junk), "好"])
+    assert "not a readable checkpoint" in _one_line_error(
+        capsys, ["sentiment", "predict", "--checkpoint", str(junk), "好"]
+    )
     assert "text 2 is empty" in _one_line_error(capsys, ["sentiment", "predict", "--checkpoint", ckpt, "好", "  "])
-    assert "file not found" in _one_line_error(capsys, ["sentiment", "predict", "--checkpoint", ckpt,
-                                                        "--file", str(workdir / "nope.txt")])
-    assert "--out only applies" in _one_line_error(capsys, ["sentiment", "predict", "--checkpoint", ckpt,
-                                                            "好", "--out", "x.csv"])
+    assert "file not found" in _one_line_error(
+        capsys, ["sentiment", "predict", "--checkpoint", ckpt, "--file", str(workdir / "nope.txt")]
+    )
+    assert "--out only applies" in _one_line_error(
+        capsys, ["sentiment", "predict", "--checkpoint", ckpt, "好", "--out", "x.csv"]
+    )
     assert "positive integer" in _one_line_error(capsys, ["sentiment", "train", "--epochs", "0"])
     assert "invalid choice" in _one_line_error(capsys, ["sentiment", "train", "--tokenizer", "bpe"])
-    assert "--user-dict only works" in _one_line_error(capsys, ["sentiment", "train", "--tokenizer", "char",
-                                                                "--user-dict", ckpt])
+    assert "--user-dict only works" in _one_line_error(
+        capsys, ["sentiment", "train", "--tokenizer", "char", "--user-dict", ckpt]
+    )
     assert "file not found" in _one_line_error(capsys, ["sentiment", "train", "--data", "no/such.csv"])
 
 
 def test_batch_predict_writes_one_row_per_input_line(checkpoint, workdir, capsys):
-    lines = ["这个手机真的好推荐".encode(), b"\xff\xfe bad bytes", b"", "\ufeff东西差失望".encode(),
-             "   ".encode(), "𠀀𠀁".encode(), "物流很快质量好\r".encode()]
+    lines = [
+        "这个手机真的好推荐".encode(),
+        b"\xff\xfe bad bytes",
+        b"",
+        "\ufeff东西差失望".encode(),
+        b"   ",
+        "𠀀𠀁".encode(),
+        "物流很快质量好\r".encode(),
+    ]
     source = workdir / "reviews.txt"
     source.write_bytes(b"\n".join(lines) + b"\n")
     out = workdir / "preds.csv"
@@ -127,9 +162,15 @@ def test_batch_predict_writes_one_row_per_input_line(checkpoint, workdir, capsys
 
 def _interactive(checkpoint: Path, stdin: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "lstm_course.cli", "sentiment", "predict", "--checkpoint",
-                           str(checkpoint)], input=stdin, capture_output=True, text=True, encoding="utf-8",
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lstm_course.cli", "sentiment", "predict", "--checkpoint", str(checkpoint)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=120,
+    )
 
 
 def test_interactive_loop_hints_predicts_and_quits(checkpoint):

@@ -1,4 +1,5 @@
 """``lstm-course seq2seq``: train/evaluate/translate on a tiny task, one-line errors."""
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,21 @@ def checkpoint(tmp_path_factory) -> Path:
     profile = os.environ.get("LSTM_COURSE_PROFILE")
     os.environ["LSTM_COURSE_PROFILE"] = "quick"
     try:
-        code = main(["seq2seq", "train", "--train-digits", "2", "--epochs", "2", "--hidden-size", "16",
-                     "--no-progress", "--out", str(out)])
+        code = main(
+            [
+                "seq2seq",
+                "train",
+                "--train-digits",
+                "2",
+                "--epochs",
+                "2",
+                "--hidden-size",
+                "16",
+                "--no-progress",
+                "--out",
+                str(out),
+            ]
+        )
     finally:
         torch.set_num_threads(threads)
         if profile is None:
@@ -40,11 +54,14 @@ def test_translate_and_evaluate(checkpoint, capsys):
     assert "完全匹配率" in out and "束搜索（宽度 3）" in out and " 3 位数" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["translate", "12a"], "cannot read: 'a'"),
-    (["translate", "１２"], "cannot read: '１'"),
-    (["translate", ""], "is empty"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["translate", "12a"], "cannot read: 'a'"),
+        (["translate", "１２"], "cannot read: '１'"),
+        (["translate", ""], "is empty"),
+    ],
+)
 def test_bad_input_is_one_line(checkpoint, capsys, argv, message):
     assert main(["seq2seq", *argv, "--checkpoint", str(checkpoint)]) == 2
     err = capsys.readouterr().err.strip()

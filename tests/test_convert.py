@@ -1,4 +1,5 @@
 """Weight conversion: gate orders, bias handling, layouts, round trips, and cross-framework equality."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,7 @@ from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM
 def _random_params(x: int, h: int, seed: int, dtype=np.float64) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     shapes = {"W_x": (x, h), "W_h": (h, h), "b_": (h,)}
-    return {f"{p}{g}": rng.uniform(-0.5, 0.5, shapes[p]).astype(dtype)
-            for g in convert.LSTM_GATES for p in shapes}
+    return {f"{p}{g}": rng.uniform(-0.5, 0.5, shapes[p]).astype(dtype) for g in convert.LSTM_GATES for p in shapes}
 
 
 def _marked(x: int, h: int) -> dict[str, np.ndarray]:
@@ -28,8 +28,10 @@ def _marked(x: int, h: int) -> dict[str, np.ndarray]:
 
 
 def test_module_imports_without_frameworks():
-    code = ("import lstm_course.convert, lstm_course.params, sys; "
-            "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]; assert not bad, bad")
+    code = (
+        "import lstm_course.convert, lstm_course.params, sys; "
+        "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]; assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -37,14 +39,15 @@ def test_gate_orders_land_in_the_right_blocks():
     x, h = 2, 3
     p = _marked(x, h)
     torch_lstm = convert.load_lstm_params(nn.LSTM(x, h).double(), p)
-    rows = torch_lstm.weight_ih_l0[:, 0].detach().numpy()           # (4h,) blocks i, f, g, o
+    rows = torch_lstm.weight_ih_l0[:, 0].detach().numpy()  # (4h,) blocks i, f, g, o
     assert rows.tolist() == [1.0] * h + [2.0] * h + [4.0] * h + [3.0] * h
-    assert not torch_lstm.bias_hh_l0.detach().numpy().any()          # all bias goes to bias_ih
+    assert not torch_lstm.bias_hh_l0.detach().numpy().any()  # all bias goes to bias_ih
     fused = convert.load_lstm_params(FusedLSTM(x, h).double(), p).cell()
     assert fused.W_x[0].detach().numpy().tolist() == [1.0] * h + [2.0] * h + [3.0] * h + [4.0] * h
     state = convert.lstm_to_torch_state_dict([p, p], num_layers=1, bidirectional=True)
-    assert sorted(state) == sorted(f"{w}_l0{s}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-                                   for s in ("", "_reverse"))
+    assert sorted(state) == sorted(
+        f"{w}_l0{s}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") for s in ("", "_reverse")
+    )
     assert state["weight_ih_l0_reverse"].shape == (4 * h, x) and state["weight_hh_l0"].shape == (4 * h, h)
 
 
@@ -60,9 +63,11 @@ def test_torch_biases_are_summed():
 def test_round_trip_is_exact(target):
     layers, bi, x, h = 2, True, 3, 4
     params = [_random_params(x if k < 2 else 2 * h, h, seed=k) for k in range(4)]
-    module = {"torch": lambda: nn.LSTM(x, h, layers, bidirectional=bi),
-              "gates": lambda: ScratchLSTM(x, h, layers, bidirectional=bi),
-              "fused": lambda: FusedLSTM(x, h, layers, bidirectional=bi)}[target]().double()
+    module = {
+        "torch": lambda: nn.LSTM(x, h, layers, bidirectional=bi),
+        "gates": lambda: ScratchLSTM(x, h, layers, bidirectional=bi),
+        "fused": lambda: FusedLSTM(x, h, layers, bidirectional=bi),
+    }[target]().double()
     back = convert.lstm_params(convert.load_lstm_params(module, params))
     assert len(back) == 4
     for a, b in zip(params, back):
@@ -76,7 +81,7 @@ def test_torch_to_keras_to_torch_preserves_the_function():
     ref = nn.LSTM(5, 6, batch_first=True)
     X = torch.randn(2, 7, 5)
     layer = keras.layers.LSTM(6, return_sequences=True, return_state=True)
-    convert.copy_lstm(ref, layer)                       # builds the layer for input size 5
+    convert.copy_lstm(ref, layer)  # builds the layer for input size 5
     y_keras, h_keras, c_keras = (np.asarray(t) for t in layer(X.numpy()))
     y_torch, (h_torch, c_torch) = ref(X)
     assert np.abs(y_keras - y_torch.detach().numpy()).max() <= 1e-5

@@ -1,5 +1,6 @@
 """GRU weight conversion: gate orders, the two biases, variants, round trips, torch <-> Keras, and
 that the LSTM functions refuse GRU objects (and vice versa)."""
+
 from __future__ import annotations
 
 import os
@@ -33,9 +34,9 @@ def test_gate_orders_and_biases_land_in_the_right_blocks():
     x, h = 2, 3
     p = _marked(x, h)
     ref = convert.load_gru_params(nn.GRU(x, h).double(), p)
-    assert ref.weight_ih_l0[:, 0].tolist() == [1.0] * h + [2.0] * h + [3.0] * h   # r, z, n
+    assert ref.weight_ih_l0[:, 0].tolist() == [1.0] * h + [2.0] * h + [3.0] * h  # r, z, n
     assert ref.bias_ih_l0.tolist() == [1.0] * h + [2.0] * h + [3.0] * h
-    assert ref.bias_hh_l0.tolist() == [0.0] * 2 * h + [4.0] * h                  # b_hh in the n block only
+    assert ref.bias_hh_l0.tolist() == [0.0] * 2 * h + [4.0] * h  # b_hh in the n block only
     layer = keras.layers.GRU(h)
     convert.load_gru_params(layer, p)
     assert np.asarray(layer.cell.kernel)[0].tolist() == [2.0] * h + [1.0] * h + [3.0] * h  # z, r, h
@@ -63,9 +64,11 @@ def test_torch_biases_r_z_are_summed_but_the_candidate_keeps_two():
 def test_round_trip_is_exact(target):
     layers, bi, x, h = 2, True, 3, 4
     params = [init_gru_params(x if k < 2 else 2 * h, h, variant="framework", seed=k) for k in range(4)]
-    module = {"torch": lambda: nn.GRU(x, h, layers, bidirectional=bi),
-              "gates": lambda: ScratchGRU(x, h, layers, bidirectional=bi),
-              "fused": lambda: FusedGRU(x, h, layers, bidirectional=bi)}[target]().double()
+    module = {
+        "torch": lambda: nn.GRU(x, h, layers, bidirectional=bi),
+        "gates": lambda: ScratchGRU(x, h, layers, bidirectional=bi),
+        "fused": lambda: FusedGRU(x, h, layers, bidirectional=bi),
+    }[target]().double()
     back = convert.gru_params(convert.load_gru_params(module, params))
     assert len(back) == 4
     for a, b in zip(params, back):
@@ -133,7 +136,7 @@ def test_textbook_dicts_round_trip_through_keras_reset_before():
     layer = convert.load_gru_params(keras.layers.GRU(4, reset_after=False, return_sequences=True), params)
     back = convert.gru_params(layer)[0]
     assert set(back) == set(params)
-    assert all(np.allclose(back[n], params[n], atol=1e-7) for n in params)   # float32 storage
+    assert all(np.allclose(back[n], params[n], atol=1e-7) for n in params)  # float32 storage
     scratch = convert.copy_gru(layer, ScratchGRU(3, 4, variant="textbook", batch_first=True))
     X = np.random.default_rng(0).standard_normal((2, 5, 3)).astype("float32")
     y_scratch = scratch(torch.from_numpy(X))[0].detach().numpy()

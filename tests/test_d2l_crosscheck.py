@@ -23,6 +23,7 @@ If the environment variable ``LSTM_COURSE_D2L017`` names the ``d2l/tensorflow.py
 (the Chinese edition's API; ``pip download d2l==0.17.6 --no-deps`` and unzip), the pipeline is
 also compared with it function by function, batches included.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -42,8 +43,8 @@ from d2l import tensorflow as d2l  # noqa: E402
 from lstm_course.convert import load_lstm_params  # noqa: E402
 from lstm_course.data import Vocab, fetch  # noqa: E402
 from lstm_course.data import timemachine as tm  # noqa: E402
-from lstm_course.tf.lm import ScratchLM, lm_loss_tf  # noqa: E402
 from lstm_course.experiments.speed_impls import _d2l_lstm_scratch  # noqa: E402
+from lstm_course.tf.lm import ScratchLM, lm_loss_tf  # noqa: E402
 from lstm_course.torch.lm import RNNLM  # noqa: E402
 from lstm_course.torch.lm_generate import generate  # noqa: E402
 from lstm_course.torch.lm_train import lm_loss  # noqa: E402
@@ -73,16 +74,15 @@ def test_normalised_text_equals_d2l(d2l_build):
     assert "".join(tokens) == "".join(ours) + " "  # d2l keeps the space the final "." becomes
 
 
-@pytest.mark.parametrize("token, min_freq, reserved", [("char", 0, []), ("word", 3, ["<pad>"]),
-                                                        ("word", 0, [])])
+@pytest.mark.parametrize("token, min_freq, reserved", [("char", 0, []), ("word", 3, ["<pad>"]), ("word", 0, [])])
 def test_vocab_equals_d2l_up_to_its_documented_order(token, min_freq, reserved):
     lines = tm.tokenize([tm.normalize(RAW)], token)
     ours = Vocab(lines, min_freq=min_freq, reserved_tokens=reserved)
     theirs = d2l.Vocab(lines, min_freq=min_freq, reserved_tokens=reserved)
     assert ours.token_freqs == theirs.token_freqs
-    assert sorted(ours.idx_to_token) == theirs.idx_to_token      # same tokens; d2l 1.0 sorts them
+    assert sorted(ours.idx_to_token) == theirs.idx_to_token  # same tokens; d2l 1.0 sorts them
     kept = [t for t, f in theirs.token_freqs if f >= min_freq]
-    assert ours.idx_to_token == ["<unk>", *reserved, *kept]       # frequency order (d2l 0.17 / zh)
+    assert ours.idx_to_token == ["<unk>", *reserved, *kept]  # frequency order (d2l 0.17 / zh)
     flat = [t for line in lines for t in line]
     assert ours.to_tokens(ours[flat]) == theirs.to_tokens(theirs[flat])  # same <unk> mapping
     assert ours[["zzzz-unseen"]] == [ours.unk] and theirs.to_tokens(theirs.unk) == "<unk>"
@@ -129,8 +129,9 @@ def test_scratch_rnn_language_model_matches_d2l(batch):
         ours.output.weight.copy_(torch.tensor(lm.W_hq.numpy().T))
         ours.output.bias.copy_(torch.tensor(lm.b_q.numpy()))
     logits, _ = ours(torch.as_tensor(X))
-    np.testing.assert_allclose(logits.detach().numpy().transpose(1, 0, 2), lm(tf.constant(X)).numpy(),
-                               atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(
+        logits.detach().numpy().transpose(1, 0, 2), lm(tf.constant(X)).numpy(), atol=1e-4, rtol=1e-4
+    )
     loss = lm_loss(logits, torch.as_tensor(Y)).item()
     assert abs(loss - _d2l_loss(lm, X, Y)) <= 1e-5
     # Greedy generation = d2l's RNNLMScratch.predict.  Its last line, int() of a 1-element 1-D
@@ -156,8 +157,7 @@ def d2l_lstm_lm():
 
 def _d2l_weights(lstm) -> dict[str, np.ndarray]:
     """The twelve d2l-named arrays of d2l's LSTMScratch (W_xi, W_hi, b_i, ... for i, f, o, c)."""
-    return {f"{kind}{g}": getattr(lstm, f"{kind}{g}").numpy()
-            for g in "ifoc" for kind in ("W_x", "W_h", "b_")}
+    return {f"{kind}{g}": getattr(lstm, f"{kind}{g}").numpy() for g in "ifoc" for kind in ("W_x", "W_h", "b_")}
 
 
 def test_the_d2l_lstm_is_not_the_course_lstm(d2l_lstm_lm):
@@ -167,8 +167,11 @@ def test_the_d2l_lstm_is_not_the_course_lstm(d2l_lstm_lm):
     assert isinstance(lstm, d2l.Module) and not isinstance(lstm, LSTMScratch)
 
 
-@pytest.mark.parametrize("make", [lambda: ScratchLSTM(V, H), lambda: FusedLSTM(V, H), lambda: nn.LSTM(V, H)],
-                         ids=["per-gate scratch", "fused scratch", "nn.LSTM"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: ScratchLSTM(V, H), lambda: FusedLSTM(V, H), lambda: nn.LSTM(V, H)],
+    ids=["per-gate scratch", "fused scratch", "nn.LSTM"],
+)
 def test_torch_lstm_language_models_match_d2l_loss(batch, d2l_lstm_lm, make):
     X, Y, _ = batch
     lm, lstm = d2l_lstm_lm
@@ -211,13 +214,17 @@ def test_pipeline_equals_d2l_017_exactly(d2l017):
     assert lines == tm.read_time_machine()
     for token in ("char", "word"):
         assert d2l017.tokenize(lines, token) == tm.tokenize(lines, token)
-        assert d2l017.Vocab(d2l017.tokenize(lines, token), 2, ["<pad>"]).idx_to_token == \
-            Vocab(tm.tokenize(lines, token), 2, ["<pad>"]).idx_to_token
+        assert (
+            d2l017.Vocab(d2l017.tokenize(lines, token), 2, ["<pad>"]).idx_to_token
+            == Vocab(tm.tokenize(lines, token), 2, ["<pad>"]).idx_to_token
+        )
     corpus_017, vocab_017 = d2l017.load_corpus_time_machine(10000)
     corpus, vocab = tm.load_corpus_time_machine(10000)
     assert corpus == corpus_017 and vocab.idx_to_token == vocab_017.idx_to_token
-    for theirs, ours in ((d2l017.seq_data_iter_random, tm.seq_data_iter_random),
-                         (d2l017.seq_data_iter_sequential, tm.seq_data_iter_sequential)):
+    for theirs, ours in (
+        (d2l017.seq_data_iter_random, tm.seq_data_iter_random),
+        (d2l017.seq_data_iter_sequential, tm.seq_data_iter_sequential),
+    ):
         random.seed(7)
         expected = [(x.numpy(), y.numpy()) for x, y in theirs(corpus, 32, 35)]
         random.seed(7)

@@ -1,4 +1,5 @@
 """The data layer against a real HTTP server on 127.0.0.1: good, truncated and wrong content, 404."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,11 +12,17 @@ from pathlib import Path
 import pytest
 
 from lstm_course.data import (
-    REGISTRY, ChecksumError, DataUnavailableError, Dataset, UnknownDatasetError, cache_dir, fetch,
+    REGISTRY,
+    ChecksumError,
+    Dataset,
+    DataUnavailableError,
+    UnknownDatasetError,
+    cache_dir,
+    fetch,
     sha256_of,
 )
 
-GOOD = "The Time Traveller (for so it will be convenient to speak of him)\n".encode() * 200
+GOOD = b"The Time Traveller (for so it will be convenient to speak of him)\n" * 200
 ROUTES = {
     "/good.txt": (200, GOOD),
     "/truncated.txt": (200, GOOD[: len(GOOD) // 2]),
@@ -149,10 +156,21 @@ def test_registry_matches_shared_copies():
 
 
 def test_cli_offline_error_is_one_line(tmp_path):
-    env = {"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-           "no_proxy": "*", "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
-    result = subprocess.run([sys.executable, "-m", "lstm_course.cli", "data", "fetch", "timemachine", "--quiet"],
-                            capture_output=True, text=True, env=env, timeout=120)
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "no_proxy": "*",
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_course.cli", "data", "fetch", "timemachine", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("lstm-course: error: cannot download dataset 'timemachine'")
@@ -160,6 +178,7 @@ def test_cli_offline_error_is_one_line(tmp_path):
 
 
 def test_cli_unknown_dataset(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "lstm_course.cli", "data", "fetch", "nope"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_course.cli", "data", "fetch", "nope"], capture_output=True, text=True
+    )
     assert result.returncode != 0 and "known datasets" in result.stderr and "Traceback" not in result.stderr

@@ -1,4 +1,5 @@
 """Chapter 6: h_n layout, stack == nn.LSTM, the depth runs, the cloze task, and the bidirectional-LM leak."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,7 @@ def test_state_layout_names_every_row_and_only_top_rows_match_output(layers, bid
     rows = depth.state_layout(nn.LSTM(3, 4, layers, bidirectional=bidirectional), torch.randn(5, 2, 3))
     D = 2 if bidirectional else 1
     assert [r["h_n 的行 k"] for r in rows] == list(range(layers * D))
-    assert [(r["层 layer"], r["方向"]) for r in rows] == [
-        (k // D, ("正向", "反向")[k % D]) for k in range(layers * D)]
+    assert [(r["层 layer"], r["方向"]) for r in rows] == [(k // D, ("正向", "反向")[k % D]) for k in range(layers * D)]
     top = [r for r in rows if r["层 layer"] == layers - 1]
     assert len(top) == D and all(float(r["最大差"]) == 0.0 for r in top)
     assert all(r["等于 output 的"] == "—" for r in rows if r["层 layer"] < layers - 1)
@@ -51,8 +51,8 @@ def test_state_layout_agrees_with_the_scratch_stack():
 def test_unidirectional_influence_is_lower_triangular(module):
     M = influence_matrix(module, 6)
     assert M.shape == (6, 6)
-    assert np.all(M[np.triu_indices(6, k=1)] == 0.0)         # nothing from the future, exactly
-    assert np.all(M[np.tril_indices(6)] > 0.0)               # everything from the past
+    assert np.all(M[np.triu_indices(6, k=1)] == 0.0)  # nothing from the future, exactly
+    assert np.all(M[np.tril_indices(6)] > 0.0)  # everything from the past
     assert visible_inputs(M, 3) == [0, 1, 2, 3]
 
 
@@ -85,12 +85,12 @@ def test_bidirectional_lm_output_changes_with_the_next_input_unidirectional_does
     uni = build_lm(LMConfig(vocab, hidden_size=6, embedding_dim=5)).eval()
     X = _tokens(2, 9, vocab, 0)
     X2 = X.clone()
-    X2[:, t + 1] = (X[:, t + 1] + 1) % vocab                 # change the *target* of position t
+    X2[:, t + 1] = (X[:, t + 1] + 1) % vocab  # change the *target* of position t
     with torch.no_grad():
         (b1, _), (b2, _) = bi(X), bi(X2)
         (u1, _), (u2, _) = uni(X), uni(X2)
-    assert torch.equal(u1[: t + 1], u2[: t + 1])             # a language model cannot see it
-    assert (b1[t] - b2[t]).abs().max().item() > 1e-4         # the bidirectional one can: the leak
+    assert torch.equal(u1[: t + 1], u2[: t + 1])  # a language model cannot see it
+    assert (b1[t] - b2[t]).abs().max().item() > 1e-4  # the bidirectional one can: the leak
     assert b1.shape == (9, 2, vocab)
 
 
@@ -115,7 +115,7 @@ def test_position_perplexity_averages_to_the_windowed_perplexity():
     loader = _loader()
     per_position = blm.position_perplexity(model, loader)
     assert per_position.shape == (8,)
-    windowed = evaluate_perplexity(model, loader, use_random_iter=True)   # state reset every batch
+    windowed = evaluate_perplexity(model, loader, use_random_iter=True)  # state reset every batch
     assert blm.perplexity_from_positions(per_position) == pytest.approx(windowed, rel=1e-6)
 
 
@@ -140,10 +140,10 @@ def test_masked_windows_hide_the_target_and_nothing_else():
     inputs, targets, mask = batch.inputs.numpy(), batch.targets.numpy(), batch.mask.numpy()
     assert inputs.shape == targets.shape == mask.shape == (32, 4)
     for j, s in enumerate(starts):
-        assert np.array_equal(targets[:, j], corpus[s:s + 32])
-    assert np.all(inputs[mask] == 10)                     # the hidden character never enters the input
+        assert np.array_equal(targets[:, j], corpus[s : s + 32])
+    assert np.all(inputs[mask] == 10)  # the hidden character never enters the input
     assert np.array_equal(inputs[~mask], targets[~mask])  # every other character is intact
-    assert mask.any(axis=0).all()                         # every window has a target
+    assert mask.any(axis=0).all()  # every window has a target
     with pytest.raises(ValueError, match="mask_index"):
         cloze.mask_windows(corpus, starts, 32, mask_index=3, mask_prob=0.15, rng=rng)
     with pytest.raises(ValueError, match="inside"):
@@ -176,10 +176,20 @@ def test_bidirectional_wins_when_the_answer_is_on_the_right():
     # both sides restore all but the pairs whose two characters are both hidden (about 15 %).
     rng = np.random.default_rng(0)
     corpus = np.repeat(rng.integers(0, 8, size=3000), 2)
-    results = cloze.run_cloze(corpus[:5000], corpus[5000:], 8,
-                              {"uni": dict(bidirectional=False), "bi": dict(bidirectional=True)},
-                              window=16, mask_prob=0.15, embedding_dim=8, hidden_size=16, batch_size=32,
-                              train_steps=150, lr=0.02, device="cpu")
+    results = cloze.run_cloze(
+        corpus[:5000],
+        corpus[5000:],
+        8,
+        {"uni": dict(bidirectional=False), "bi": dict(bidirectional=True)},
+        window=16,
+        mask_prob=0.15,
+        embedding_dim=8,
+        hidden_size=16,
+        batch_size=32,
+        train_steps=150,
+        lr=0.02,
+        device="cpu",
+    )
     uni, bi = (r.accuracy for r in results)
     assert bi > 0.75 and uni < 0.6 and bi > uni + 0.25, (uni, bi)
     assert results[1].parameters > results[0].parameters
@@ -191,16 +201,21 @@ def test_bidirectional_wins_when_the_answer_is_on_the_right():
 
 def test_matching_hidden_size_gives_at_least_the_parameters():
     H = cloze.matching_hidden_size(28, embedding_dim=32, hidden_size=64)
-    count = lambda h, bi: sum(p.numel() for p in cloze.ClozeModel(  # noqa: E731
-        28, embedding_dim=32, hidden_size=h, bidirectional=bi).parameters())
+    count = lambda h, bi: sum(
+        p.numel()
+        for p in cloze.ClozeModel(  # noqa: E731
+            28, embedding_dim=32, hidden_size=h, bidirectional=bi
+        ).parameters()
+    )
     assert count(H, False) >= count(64, True) > count(H - 1, False)
 
 
 # ---------------------------------------------------------------- depth
 def test_run_depth_trains_every_run_with_dropout_between_layers_only():
     train, val = _loader(0, n=1200), _loader(1, n=400)
-    results = depth.run_depth(train, val, 9, embedding_dim=4, hidden_size=6, epochs=1, lr=0.01,
-                              dropout=0.3, device="cpu")
+    results = depth.run_depth(
+        train, val, 9, embedding_dim=4, hidden_size=6, epochs=1, lr=0.01, dropout=0.3, device="cpu"
+    )
     assert [r.num_layers for r in results] == [1, 2, 2] and [r.dropout for r in results] == [0.0, 0.0, 0.3]
     for r in results:
         assert r.recurrent_parameters == sum(p.numel() for p in r.model.rnn.parameters())
@@ -215,17 +230,25 @@ def test_self_checks_accept_the_right_answers():
     D = lambda bi: 2 if bi else 1  # noqa: E731
     check.lstm_shapes(lambda T, B, x, h, L, bi: ((T, B, D(bi) * h), (L * D(bi), B, h)))
     check.h_n_index(lambda layer, direction, L, bi: layer * D(bi) + direction)
-    check.stacked_parameter_count(lambda x, h, L, bi: sum(
-        D(bi) * (4 * h * ((x if layer == 0 else D(bi) * h) + h) + 8 * h) for layer in range(L)))
+    check.stacked_parameter_count(
+        lambda x, h, L, bi: sum(D(bi) * (4 * h * ((x if layer == 0 else D(bi) * h) + h) + 8 * h) for layer in range(L))
+    )
     check.receptive_field(lambda T, t, L, bi: range(T) if bi else range(t + 1))
 
 
-@pytest.mark.parametrize("name,wrong,hint", [
-    ("lstm_shapes", lambda T, B, x, h, L, bi: ((T, B, h), (L, B, h)), "2 × hidden_size"),
-    ("h_n_index", lambda layer, direction, L, bi: direction * L + layer, "层优先"),
-    ("stacked_parameter_count", lambda x, h, L, bi: (2 if bi else 1) * L * (4 * h * (x + h) + 8 * h), "下一层的输出"),
-    ("receptive_field", lambda T, t, L, bi: range(t + 1), "反向部分"),
-])
+@pytest.mark.parametrize(
+    "name,wrong,hint",
+    [
+        ("lstm_shapes", lambda T, B, x, h, L, bi: ((T, B, h), (L, B, h)), "2 × hidden_size"),
+        ("h_n_index", lambda layer, direction, L, bi: direction * L + layer, "层优先"),
+        (
+            "stacked_parameter_count",
+            lambda x, h, L, bi: (2 if bi else 1) * L * (4 * h * (x + h) + 8 * h),
+            "下一层的输出",
+        ),
+        ("receptive_field", lambda T, t, L, bi: range(t + 1), "反向部分"),
+    ],
+)
 def test_self_checks_reject_the_classic_mistakes(name, wrong, hint):
     with pytest.raises(check.CheckFailed, match=hint):
         getattr(check, name)(wrong)

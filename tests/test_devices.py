@@ -10,6 +10,7 @@
 * An AST scan finds ``.double()``/``.to(torch.float64)`` applied before ``.cpu()``.
 * Benchmark rows record the device they ran on, and a table holds one device.
 """
+
 from __future__ import annotations
 
 import ast
@@ -43,8 +44,7 @@ class MetaAsAccelerator(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        on_meta = any(isinstance(t, torch.Tensor) and t.device.type == "meta"
-                      for t in tree_flatten((args, kwargs))[0])
+        on_meta = any(isinstance(t, torch.Tensor) and t.device.type == "meta" for t in tree_flatten((args, kwargs))[0])
         if on_meta and func is torch.ops.aten._to_copy.default and kwargs.get("device") == torch.device("cpu"):
             return torch.ones(args[0].shape, dtype=kwargs.get("dtype") or args[0].dtype)
         if on_meta and func is torch.ops.aten._local_scalar_dense.default:
@@ -109,8 +109,17 @@ def _sentiment():
     vocab = build_vocab(texts + [["<pad>"]])
     data = encode(texts, vocab, max_len=6)
     torch.manual_seed(0)
-    model = SentimentLSTM(ModelConfig(vocab_size=len(vocab), pad_index=vocab["<pad>"], embed_size=4,
-                                      hidden_size=3, num_layers=1, bidirectional=True, dropout=0.0))
+    model = SentimentLSTM(
+        ModelConfig(
+            vocab_size=len(vocab),
+            pad_index=vocab["<pad>"],
+            embed_size=4,
+            hidden_size=3,
+            num_layers=1,
+            bidirectional=True,
+            dropout=0.0,
+        )
+    )
     return model, vocab, data
 
 
@@ -176,9 +185,32 @@ def cli_checkpoint(tmp_path_factory):
     os.environ["XDG_CACHE_HOME"] = str(work / "xdg")
     torch.set_num_threads(1)
     try:
-        assert main(["sentiment", "train", "--data", str(source), "--tokenizer", "char", "--epochs", "1",
-                     "--embed-size", "8", "--hidden-size", "8", "--max-len", "20", "--no-progress",
-                     "--device", "cpu", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "sentiment",
+                    "train",
+                    "--data",
+                    str(source),
+                    "--tokenizer",
+                    "char",
+                    "--epochs",
+                    "1",
+                    "--embed-size",
+                    "8",
+                    "--hidden-size",
+                    "8",
+                    "--max-len",
+                    "20",
+                    "--no-progress",
+                    "--device",
+                    "cpu",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         yield out
     finally:
         torch.set_num_threads(threads)
@@ -188,8 +220,9 @@ def cli_checkpoint(tmp_path_factory):
             os.environ["XDG_CACHE_HOME"] = before
 
 
-def test_cli_evaluate_and_predict_feed_the_model_on_its_device(cli_checkpoint, best_device_is_meta,
-                                                             model_inputs, capsys):
+def test_cli_evaluate_and_predict_feed_the_model_on_its_device(
+    cli_checkpoint, best_device_is_meta, model_inputs, capsys
+):
     from lstm_course.cli import main
 
     assert main(["sentiment", "evaluate", "--checkpoint", str(cli_checkpoint), "--mistakes", "0"]) == 0
@@ -225,7 +258,7 @@ def test_generation_on_an_accelerator_stays_there_and_samples_on_the_cpu(kw, mod
     with MetaAsAccelerator() as mode:
         text = generate(model, vocab, "abc", 4, **kw)
     assert text.startswith("abc") and len(text) > 3
-    assert not mode.float64_off_cpu, mode.float64_off_cpu   # was: logits.double() on the device
+    assert not mode.float64_off_cpu, mode.float64_off_cpu  # was: logits.double() on the device
     assert_inputs_on_model_device(model_inputs, META)
 
 
@@ -238,8 +271,7 @@ def test_generation_with_the_best_device_elsewhere(best_device_is_meta, model_in
 
 
 def test_perplexity_paths_run_on_the_model_device(model_inputs):
-    from lstm_course.experiments.bidirectional_lm import (BidirectionalLM, generate_rereading,
-                                                          position_perplexity)
+    from lstm_course.experiments.bidirectional_lm import BidirectionalLM, generate_rereading, position_perplexity
     from lstm_course.torch.lm_train import evaluate_perplexity
 
     vocab = _vocab()
@@ -251,7 +283,7 @@ def test_perplexity_paths_run_on_the_model_device(model_inputs):
         generate_rereading(bi, vocab, "ab", 3, temperature=0.7, top_k=2, seed=0)
         evaluate_perplexity(uni, _windows(vocab), use_random_iter=True)
     assert per_position.shape == (5,)
-    assert not mode.float64_off_cpu, mode.float64_off_cpu   # was: (total / count).double().cpu()
+    assert not mode.float64_off_cpu, mode.float64_off_cpu  # was: (total / count).double().cpu()
     assert_inputs_on_model_device(model_inputs, META)
 
 
@@ -292,8 +324,9 @@ _FLOAT64 = {"float64", "double"}
 
 
 def _is_float64(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Attribute) and node.attr in _FLOAT64) or \
-        (isinstance(node, ast.Constant) and node.value in _FLOAT64)
+    return (isinstance(node, ast.Attribute) and node.attr in _FLOAT64) or (
+        isinstance(node, ast.Constant) and node.value in _FLOAT64
+    )
 
 
 def _widens(call: ast.Call) -> bool:
@@ -304,7 +337,8 @@ def _widens(call: ast.Call) -> bool:
         return True
     if call.func.attr in ("to", "type"):
         return any(_is_float64(a) for a in call.args) or any(
-            k.arg == "dtype" and _is_float64(k.value) for k in call.keywords)
+            k.arg == "dtype" and _is_float64(k.value) for k in call.keywords
+        )
     return False
 
 
@@ -345,8 +379,11 @@ def test_ast_scan_finds_the_mps_float64_pattern():
 
 
 def test_no_float64_before_cpu_in_the_package():
-    found = {str(path.relative_to(ROOT)): lines for path in sorted((ROOT / "lstm_course").rglob("*.py"))
-             if (lines := float64_before_cpu(path.read_text(encoding="utf-8")))}
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted((ROOT / "lstm_course").rglob("*.py"))
+        if (lines := float64_before_cpu(path.read_text(encoding="utf-8")))
+    }
     assert not found, f"widen to float64 only after .cpu() (MPS has no float64): {found}"
 
 
@@ -400,8 +437,14 @@ def test_keras_kernel_rule_follows_keras_conditions():
     default = keras.layers.LSTM(4)
     assert keras_lstm_kernel(default, gpu_visible=True).startswith("cuDNN")
     assert keras_lstm_kernel(default, gpu_visible=False).startswith("tf.while_loop")
-    for kwargs in (dict(activation="relu"), dict(recurrent_activation="hard_sigmoid"), dict(use_bias=False),
-                   dict(unroll=True), dict(recurrent_dropout=0.1), dict(use_cudnn=False)):
+    for kwargs in (
+        dict(activation="relu"),
+        dict(recurrent_activation="hard_sigmoid"),
+        dict(use_bias=False),
+        dict(unroll=True),
+        dict(recurrent_dropout=0.1),
+        dict(use_cudnn=False),
+    ):
         assert keras_lstm_kernel(keras.layers.LSTM(4, **kwargs), gpu_visible=True).startswith("tf.while_loop"), kwargs
 
 
@@ -441,10 +484,14 @@ def test_full_float32_turns_tf32_off_and_restores_it():
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     tf.config.experimental.enable_tensor_float_32_execution(True)
     try:
+
         @runtime.full_float32()
         def inside():
-            return (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-                    tf.config.experimental.tensor_float_32_execution_enabled())
+            return (
+                torch.backends.cuda.matmul.allow_tf32,
+                torch.backends.cudnn.allow_tf32,
+                tf.config.experimental.tensor_float_32_execution_enabled(),
+            )
 
         assert inside() == (False, False, False)
         assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
@@ -466,8 +513,7 @@ def test_equivalence_checks_run_in_full_float32(monkeypatch):
         yield
 
     monkeypatch.setattr(runtime, "full_float32", recording)
-    result = step_cost.hoisting(FusedLSTMCell(3, 4, manual_backward=False), torch.randn(5, 2, 3),
-                                repeats=1, number=1)
+    result = step_cost.hoisting(FusedLSTMCell(3, 4, manual_backward=False), torch.randn(5, 2, 3), repeats=1, number=1)
     assert entered and result["max_abs_diff"] < 1e-5
 
 
@@ -481,8 +527,11 @@ def test_memory_growth_is_requested_for_every_gpu(monkeypatch):
             self.name, self.device_type = name, "GPU"
 
     calls = []
-    monkeypatch.setattr(tf.config, "list_physical_devices",
-                        lambda kind=None: [FakeGPU("/physical_device:GPU:0"), FakeGPU("/physical_device:GPU:1")])
+    monkeypatch.setattr(
+        tf.config,
+        "list_physical_devices",
+        lambda kind=None: [FakeGPU("/physical_device:GPU:0"), FakeGPU("/physical_device:GPU:1")],
+    )
 
     def growth(device, enabled):
         if device.name.endswith("1"):
@@ -520,6 +569,5 @@ _tensorflow(1, "cpu")
 assert calls["visible"] == [([], "GPU")], calls
 print("ok")
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                            cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

@@ -1,4 +1,5 @@
 """The chapter 5-6 diagrams draw, carry their Chinese labels, and refuse sizes they cannot lay out."""
+
 import io
 
 import matplotlib
@@ -57,12 +58,15 @@ def test_deep_bidirectional_labels_every_layer():
     _renders(ax)
 
 
-@pytest.mark.parametrize("draw, kwargs", [
-    (diagrams.draw_stacked_lstm, dict(layers=0)),
-    (diagrams.draw_stacked_lstm, dict(steps=9)),
-    (diagrams.draw_bidirectional_layer, dict(steps=1)),
-    (diagrams.draw_deep_bidirectional, dict(layers=5)),
-])
+@pytest.mark.parametrize(
+    "draw, kwargs",
+    [
+        (diagrams.draw_stacked_lstm, dict(layers=0)),
+        (diagrams.draw_stacked_lstm, dict(steps=9)),
+        (diagrams.draw_bidirectional_layer, dict(steps=1)),
+        (diagrams.draw_deep_bidirectional, dict(layers=5)),
+    ],
+)
 def test_sizes_that_do_not_fit_are_refused_with_the_name(draw, kwargs):
     name = next(iter(kwargs))
     with pytest.raises(ValueError, match=name):

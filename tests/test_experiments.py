@@ -1,4 +1,5 @@
 """Chapter 2's experiments: gradient flow, the adding problem and exploding gradients, on small settings."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,11 @@ from torch import nn  # noqa: E402
 
 from lstm_course.experiments import adding, exploding, gradient_flow  # noqa: E402
 from lstm_course.experiments.common import (  # noqa: E402
-    make_recurrent, markdown_table, set_forget_bias, set_recurrent_radius, single_thread,
+    make_recurrent,
+    markdown_table,
+    set_forget_bias,
+    set_recurrent_radius,
+    single_thread,
 )
 from lstm_course.numpy.rnn import init_rnn_params, rnn_forward, spectral_radius, step_jacobians  # noqa: E402
 
@@ -24,6 +29,7 @@ SMALL = dict(hidden_size=16, input_size=3, n_seq=3, steps=41)
 
 
 # --- common ----------------------------------------------------------------------------------
+
 
 def test_forget_bias_and_radius_setters():
     lstm = make_recurrent("lstm", 3, 5, forget_bias=3.0, seed=0)
@@ -61,6 +67,7 @@ def test_markdown_table():
 
 
 # --- gradient flow ---------------------------------------------------------------------------
+
 
 def test_jacobian_norms_equal_the_explicit_jacobian_product():
     """Autograd through nn.RNN, step by step, against the NumPy RNN's product of step Jacobians."""
@@ -126,6 +133,7 @@ def test_jacobian_norms_rejects_bad_input():
 
 # --- adding problem --------------------------------------------------------------------------
 
+
 def test_adding_batch_and_baseline():
     X, y = adding.adding_batch(20, 5000, rng=np.random.default_rng(0))
     assert X.shape == (20, 5000, 2) and y.shape == (5000,) and X.dtype == np.float32
@@ -163,6 +171,7 @@ def test_lstm_solves_what_the_rnn_cannot():
 
 
 # --- exploding gradients ---------------------------------------------------------------------
+
 
 def test_clipping_turns_a_diverging_run_into_a_training_one():
     results = exploding.run_exploding(updates=250)

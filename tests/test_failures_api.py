@@ -6,6 +6,7 @@ was received: zero steps (``ValueError``, as ``torch.nn.LSTM``), a value of the 
 integer dtype (``TypeError``), and integer parameter dtypes in the NumPy initialisers.
 The referee for what is accepted is ``torch.nn.LSTM``/``nn.GRU``/``nn.RNN``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,14 @@ NUMPY = {
     "lstm": lambda X, s: lstm_forward(X, s, init_lstm_params(D, H, seed=0))[0],
     "gru": lambda X, s: gru_forward(X, s, init_gru_params(D, H, seed=0))[0],
 }
-TORCH = {"ScratchLSTM": ScratchLSTM, "FusedLSTM": FusedLSTM, "ScratchGRU": ScratchGRU,
-         "FusedGRU": FusedGRU, "ScratchRNN": ScratchRNN}
-REFEREE = {"ScratchLSTM": nn.LSTM, "FusedLSTM": nn.LSTM, "ScratchGRU": nn.GRU, "FusedGRU": nn.GRU,
-           "ScratchRNN": nn.RNN}
+TORCH = {
+    "ScratchLSTM": ScratchLSTM,
+    "FusedLSTM": FusedLSTM,
+    "ScratchGRU": ScratchGRU,
+    "FusedGRU": FusedGRU,
+    "ScratchRNN": ScratchRNN,
+}
+REFEREE = {"ScratchLSTM": nn.LSTM, "FusedLSTM": nn.LSTM, "ScratchGRU": nn.GRU, "FusedGRU": nn.GRU, "ScratchRNN": nn.RNN}
 
 
 @pytest.mark.parametrize("name", NUMPY)
@@ -49,9 +54,14 @@ def test_numpy_cells_refuse_the_same_inputs(name):
         NUMPY[name](np.zeros((5, 2, D), dtype=np.int64), None)
 
 
-@pytest.mark.parametrize("init", [lambda dt: init_rnn_params(D, H, dtype=dt),
-                                  lambda dt: init_lstm_params(D, H, dtype=dt),
-                                  lambda dt: init_gru_params(D, H, dtype=dt)])
+@pytest.mark.parametrize(
+    "init",
+    [
+        lambda dt: init_rnn_params(D, H, dtype=dt),
+        lambda dt: init_lstm_params(D, H, dtype=dt),
+        lambda dt: init_gru_params(D, H, dtype=dt),
+    ],
+)
 def test_numpy_initialisers_refuse_integer_dtypes(init):
     with pytest.raises(TypeError, match="dtype: expected a floating NumPy dtype.*received int"):
         init(int)
@@ -70,8 +80,11 @@ def test_torch_cells_accept_what_torch_nn_accepts(name):
 @pytest.mark.parametrize("name", TORCH)
 def test_torch_cells_refuse_what_torch_nn_refuses_with_a_named_error(name):
     ours, referee = TORCH[name](D, H), REFEREE[name](D, H)
-    for bad in (torch.zeros(0, 2, D), torch.zeros(5, 2, D, dtype=torch.float16),
-                torch.zeros(5, 2, D, dtype=torch.long)):
+    for bad in (
+        torch.zeros(0, 2, D),
+        torch.zeros(5, 2, D, dtype=torch.float16),
+        torch.zeros(5, 2, D, dtype=torch.long),
+    ):
         with pytest.raises((ValueError, RuntimeError)):
             referee(bad)
     with pytest.raises(ValueError, match=r"X: expected shape \(steps>0, batch, 3\), received \(0, 2, 3\)"):

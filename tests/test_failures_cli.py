@@ -4,6 +4,7 @@ Every bad input is driven through ``lstm_course.cli.main`` (or ``python -m lstm_
 the process needs a file-size limit or must run without root's power to write anywhere) and must
 give exactly one line on stderr, no traceback, and a non-zero exit code.
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,15 +18,43 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from lstm_course.cli import main
 from sentiment_fixtures import synthetic_rows, write_csv
 
+from lstm_course.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--data", "d2l", "--max-tokens", "1500", "--batch-size", "4", "--num-steps", "8",
-        "--hidden", "8", "--epochs", "2", "--threads", "1", "--quiet"]
-SENTIMENT_TINY = ["--tokenizer", "char", "--epochs", "1", "--embed-size", "8", "--hidden-size", "8",
-                  "--batch-size", "32", "--max-len", "20", "--no-progress"]
+TINY = [
+    "--data",
+    "d2l",
+    "--max-tokens",
+    "1500",
+    "--batch-size",
+    "4",
+    "--num-steps",
+    "8",
+    "--hidden",
+    "8",
+    "--epochs",
+    "2",
+    "--threads",
+    "1",
+    "--quiet",
+]
+SENTIMENT_TINY = [
+    "--tokenizer",
+    "char",
+    "--epochs",
+    "1",
+    "--embed-size",
+    "8",
+    "--hidden-size",
+    "8",
+    "--batch-size",
+    "32",
+    "--max-len",
+    "20",
+    "--no-progress",
+]
 NO_CAPS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
 
 
@@ -44,14 +73,18 @@ def one_line_error(capsys, argv: list[str]) -> tuple[int, str]:
     return code, err
 
 
-def run_cli(args: list[str], *, prefix: list[str] = (), env: dict | None = None,
-            before: str = "") -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], *, prefix: list[str] = (), env: dict | None = None, before: str = ""
+) -> subprocess.CompletedProcess:
     """``python -m lstm_course.cli ARGS`` in a fresh process; ``before`` runs after the imports."""
-    code = ("import sys\nimport lstm_course.cli, lstm_course.torch.sentiment, lstm_course.torch.lm_train\n"
-            f"{before}\nsys.exit(lstm_course.cli.main({args!r}))")
+    code = (
+        "import sys\nimport lstm_course.cli, lstm_course.torch.sentiment, lstm_course.torch.lm_train\n"
+        f"{before}\nsys.exit(lstm_course.cli.main({args!r}))"
+    )
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
-    return subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True,
-                          env=full_env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", code], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=300
+    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess) -> str:
@@ -61,8 +94,10 @@ def assert_one_line(result: subprocess.CompletedProcess) -> str:
     return err
 
 
-needs_setpriv = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                                   reason="read-only folders are simulated by dropping root's capabilities")
+needs_setpriv = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="read-only folders are simulated by dropping root's capabilities",
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +152,10 @@ def test_1_a_failed_csv_write_leaves_the_old_file_intact(sentiment_model, tmp_pa
     old.write_text("line,label\n" + "1,正面\n" * 2000, encoding="utf-8")
     before = old.read_bytes()
     limit = "import resource\nresource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))"
-    result = run_cli(["sentiment", "predict", "--checkpoint", str(sentiment_model), "--file", str(texts),
-                      "--out", str(old)], before=limit)
+    result = run_cli(
+        ["sentiment", "predict", "--checkpoint", str(sentiment_model), "--file", str(texts), "--out", str(old)],
+        before=limit,
+    )
     assert "cannot write" in assert_one_line(result)
     assert old.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -159,11 +196,12 @@ def test_3_unwritable_outputs_are_refused_before_training(tmp_path, capsys, revi
     a_file.write_text("x")
     a_dir = tmp_path / "dir"
     a_dir.mkdir()
-    for argv in (["lm", "train", *TINY, "--out", str(a_file / "run")],
-                 ["lm", "train", *TINY, "--out", str(a_file)],
-                 ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY, "--out", str(a_dir)],
-                 ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY,
-                  "--out", str(a_file / "model.pt")]):
+    for argv in (
+        ["lm", "train", *TINY, "--out", str(a_file / "run")],
+        ["lm", "train", *TINY, "--out", str(a_file)],
+        ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY, "--out", str(a_dir)],
+        ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY, "--out", str(a_file / "model.pt")],
+    ):
         threads = torch.get_num_threads()
         code = main(argv)
         torch.set_num_threads(threads)
@@ -178,9 +216,10 @@ def test_3_a_read_only_folder_is_refused_before_training(tmp_path, reviews_csv):
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        for args in (["lm", "train", *TINY, "--out", str(folder / "run")],
-                     ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY,
-                      "--out", str(folder / "model.pt")]):
+        for args in (
+            ["lm", "train", *TINY, "--out", str(folder / "run")],
+            ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY, "--out", str(folder / "model.pt")],
+        ):
             result = run_cli(args, prefix=NO_CAPS)
             assert "Permission denied" in assert_one_line(result)
             assert result.returncode == 2 and "data:" not in result.stdout
@@ -191,16 +230,18 @@ def test_3_a_read_only_folder_is_refused_before_training(tmp_path, reviews_csv):
 # ----------------------------------------------------------------------------- 4. diverged runs
 
 
-@pytest.mark.parametrize("setting", [["--lr", "nan"], ["--lr", "inf"], ["--clip", "nan"], ["--clip", "inf"],
-                                     ["--dropout", "nan"]])
+@pytest.mark.parametrize(
+    "setting", [["--lr", "nan"], ["--lr", "inf"], ["--clip", "nan"], ["--clip", "inf"], ["--dropout", "nan"]]
+)
 def test_4_non_finite_settings_are_refused(tmp_path, capsys, setting):
     code, err = one_line_error(capsys, ["lm", "train", *TINY, *setting, "--out", str(tmp_path / "run")])
     assert code == 2 and setting[0] in err and not (tmp_path / "run").exists()
 
 
 def test_4_a_loss_that_explodes_stops_with_the_step(tmp_path, capsys):
-    code, err = one_line_error(capsys, ["lm", "train", *TINY, "--lr", "1e6", "--clip", "0",
-                                        "--out", str(tmp_path / "run")])
+    code, err = one_line_error(
+        capsys, ["lm", "train", *TINY, "--lr", "1e6", "--clip", "0", "--out", str(tmp_path / "run")]
+    )
     assert code == 1 and "diverged" in err and "at step" in err and "--clip" in err
     for history in tmp_path.rglob("history.json"):
         json.loads(history.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in history.json"))
@@ -211,8 +252,9 @@ def test_4_divergence_keeps_the_last_finite_epoch(tmp_path, capsys, monkeypatch)
 
     calls = {"n": 0}
     real_step = lm_train.clipped_step
-    steps_per_epoch = len(__import__("lstm_course.data.timemachine", fromlist=["x"]).load_time_machine(
-        4, 8, max_tokens=1500)[0])
+    steps_per_epoch = len(
+        __import__("lstm_course.data.timemachine", fromlist=["x"]).load_time_machine(4, 8, max_tokens=1500)[0]
+    )
 
     def poisoned_step(model, opt, loss, clip):
         real_step(model, opt, loss, clip)
@@ -225,8 +267,9 @@ def test_4_divergence_keeps_the_last_finite_epoch(tmp_path, capsys, monkeypatch)
     run = tmp_path / "run"
     code, err = one_line_error(capsys, ["lm", "train", *TINY, "--out", str(run)])
     assert code == 1 and "epoch 2" in err and "weights of epoch 1 are saved" in err
-    history = json.loads((run / "history.json").read_text(),
-                         parse_constant=lambda name: pytest.fail(f"{name} in history.json"))
+    history = json.loads(
+        (run / "history.json").read_text(), parse_constant=lambda name: pytest.fail(f"{name} in history.json")
+    )
     assert len(history["train_ppl"]) == 1
     assert main(["lm", "generate", str(run), "--num-preds", "5"]) == 0
 
@@ -254,8 +297,10 @@ def test_5_an_unknown_profile_is_one_line_in_both_commands(group, tmp_path, caps
 
 @pytest.mark.parametrize("setting", [["--lr", "nan"], ["--lr", "inf"], ["--dropout", "nan"]])
 def test_5_sentiment_refuses_non_finite_settings(tmp_path, capsys, reviews_csv, setting):
-    code, err = one_line_error(capsys, ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY,
-                                        *setting, "--out", str(tmp_path / "m.pt")])
+    code, err = one_line_error(
+        capsys,
+        ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY, *setting, "--out", str(tmp_path / "m.pt")],
+    )
     assert code == 2 and setting[0] in err
 
 
@@ -302,7 +347,8 @@ def test_6_the_token_cache_is_optional(tmp_path, capsys, monkeypatch, reviews_cs
     assert code == 0 and (tmp_path / "model.pt").is_file()
     assert [str(w.message) for w in recwarn if "token cache" in str(w.message)] == [
         f"the token cache {a_file / 'lstm_course' / 'reviews'} is not writable (Not a directory); tokenising "
-        "without it (set XDG_CACHE_HOME to a writable folder to cache jieba's work)"]
+        "without it (set XDG_CACHE_HOME to a writable folder to cache jieba's work)"
+    ]
     code, message = one_line_error(capsys, args)  # the default checkpoint lives in that cache
     assert "give --out" in message
 
@@ -317,8 +363,7 @@ def test_7_threads_are_bounded_by_the_machine(tmp_path, capsys):
 
 def test_7_a_model_too_large_is_refused_before_it_is_built(tmp_path, capsys):
     start = time.perf_counter()
-    code, err = one_line_error(capsys, ["lm", "train", *TINY, "--hidden", "1000000000",
-                                        "--out", str(tmp_path / "run")])
+    code, err = one_line_error(capsys, ["lm", "train", *TINY, "--hidden", "1000000000", "--out", str(tmp_path / "run")])
     assert code == 2 and "too large" in err and "--hidden 1000000000" in err
     code, err = one_line_error(capsys, ["lm", "train", *TINY, "--hidden", "200000", "--out", str(tmp_path / "run")])
     assert code == 2 and "GiB" in err and "--hidden 200000" in err
@@ -343,8 +388,10 @@ def test_7_checkpoint_configs_are_checked_against_the_tensors(lm_run, sentiment_
 # ----------------------------------------------------------------------------- 8. more one-liners
 
 
-@pytest.mark.parametrize("argv", [["lm", "ngram", "--batch-size", "0"], ["lm", "ngram", "--num-steps", "-1"],
-                                  ["lm", "ngram", "--max-order", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["lm", "ngram", "--batch-size", "0"], ["lm", "ngram", "--num-steps", "-1"], ["lm", "ngram", "--max-order", "0"]],
+)
 def test_8_ngram_sizes(capsys, argv):
     assert one_line_error(capsys, argv)[0] == 2
 
@@ -366,9 +413,14 @@ def _version_text(payload, metadata):
     metadata["version"] = "9"
 
 
-@pytest.mark.parametrize("change, message", [(_state_dict_string, "state_dict is a str"),
-                                             (_metadata_list, "expected an object"),
-                                             (_version_text, "not an int")])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (_state_dict_string, "state_dict is a str"),
+        (_metadata_list, "expected an object"),
+        (_version_text, "not an int"),
+    ],
+)
 def test_8_crafted_checkpoints(lm_run, sentiment_model, tmp_path, capsys, change, message):
     bad = craft(lm_run / "checkpoint.pt", tmp_path / "lm.pt", change)
     assert message in one_line_error(capsys, ["lm", "generate", str(bad)])[1]
@@ -406,8 +458,9 @@ def test_10_a_bad_data_folder_is_warned_about_once_in_one_line(book, tmp_path, k
 
 
 def test_10_file_arguments_that_are_folders(sentiment_model, tmp_path, capsys):
-    err = one_line_error(capsys, ["sentiment", "predict", "--checkpoint", str(sentiment_model),
-                                  "--file", str(tmp_path)])[1]
+    err = one_line_error(
+        capsys, ["sentiment", "predict", "--checkpoint", str(sentiment_model), "--file", str(tmp_path)]
+    )[1]
     assert "is a directory" in err
     err = one_line_error(capsys, ["sentiment", "train", "--data", str(tmp_path), *SENTIMENT_TINY])[1]
     assert "is a directory" in err

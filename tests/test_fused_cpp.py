@@ -3,6 +3,7 @@
 All tests share one build of the extension (compiled on first use into the user cache and
 reused afterwards); they are skipped, with the reason, only when no C++ compiler is present.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -53,16 +54,13 @@ def test_cpp_backend_equals_nn_lstm_in_float64(cpp, layers, bidirectional, batch
     torch.manual_seed(layers)
     x, h, batch, steps = 5, 7, 3, 6
     ref = nn.LSTM(x, h, layers, bidirectional=bidirectional, batch_first=batch_first).double()
-    ours = FusedLSTM(x, h, layers, bidirectional=bidirectional, batch_first=batch_first,
-                     backend="cpp").double()
+    ours = FusedLSTM(x, h, layers, bidirectional=bidirectional, batch_first=batch_first, backend="cpp").double()
     convert.copy_lstm(ref, ours)
     shape = (batch, steps, x) if batch_first else (steps, batch, x)
     X = torch.randn(shape, dtype=torch.float64, requires_grad=True)
     rows = layers * (2 if bidirectional else 1)
-    state = tuple(torch.randn(rows, batch, h, dtype=torch.float64, requires_grad=True)
-                  for _ in range(2))
-    for name, e, a in zip(["output", "h_n", "c_n", "dX", "dh0", "dc0"], _run(ref, X, state),
-                          _run(ours, X, state)):
+    state = tuple(torch.randn(rows, batch, h, dtype=torch.float64, requires_grad=True) for _ in range(2))
+    for name, e, a in zip(["output", "h_n", "c_n", "dX", "dh0", "dc0"], _run(ref, X, state), _run(ours, X, state)):
         assert e.shape == a.shape, name
         assert (e - a).abs().max().item() <= TOL, name
     for k, (want, got) in enumerate(zip(convert.lstm_grads(ref), convert.lstm_grads(ours))):
@@ -72,10 +70,12 @@ def test_cpp_backend_equals_nn_lstm_in_float64(cpp, layers, bidirectional, batch
 
 def test_cpp_scan_passes_gradcheck(cpp):
     torch.manual_seed(2)
-    args = [torch.randn(4, 2, 12, dtype=torch.float64, requires_grad=True),
-            torch.randn(3, 12, dtype=torch.float64, requires_grad=True),
-            torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
-            torch.randn(2, 3, dtype=torch.float64, requires_grad=True)]
+    args = [
+        torch.randn(4, 2, 12, dtype=torch.float64, requires_grad=True),
+        torch.randn(3, 12, dtype=torch.float64, requires_grad=True),
+        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+    ]
     assert torch.autograd.gradcheck(cpp.fused_lstm_scan_cpp, args)
 
 
@@ -84,8 +84,7 @@ def test_cpp_ops_reject_wrong_shapes(cpp):
     with pytest.raises(RuntimeError, match="h0: expected"):
         torch.ops.lstm_course.fused_lstm_forward(XW, W_h, torch.randn(2, 3), torch.randn(2, 3))
     with pytest.raises(RuntimeError, match="W_h: expected"):
-        torch.ops.lstm_course.fused_lstm_forward(XW, torch.randn(8, 2), torch.randn(2, 2),
-                                                 torch.randn(2, 2))
+        torch.ops.lstm_course.fused_lstm_forward(XW, torch.randn(8, 2), torch.randn(2, 2), torch.randn(2, 2))
 
 
 def test_auto_uses_the_cpp_loop_when_it_builds(cpp):
@@ -102,7 +101,7 @@ def test_without_a_compiler_auto_falls_back_once_and_cpp_says_why(no_compiler):
         y_auto, _ = auto(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        auto(X)                                  # said once, not on every call
+        auto(X)  # said once, not on every call
     assert torch.equal(y_auto, python(X)[0])
     with pytest.raises(RuntimeError, match="backend='cpp' is not available: no C\\+\\+ compiler"):
         FusedLSTM(3, 4, backend="cpp")(X)

@@ -3,6 +3,7 @@
 The CUDA parts cannot run here; the dry run exercises everything around them, writing results
 files with provenance into a temporary folder.
 """
+
 from __future__ import annotations
 
 import sys

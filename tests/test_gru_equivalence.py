@@ -1,4 +1,5 @@
 """The GRU referee helpers that chapter 5 shows: nn.GRU, keras.layers.GRU, finite differences."""
+
 import numpy as np
 import pytest
 

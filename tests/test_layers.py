@@ -4,6 +4,7 @@ The layers are the table under "## Architecture" in CONTRIBUTING.md (one row per
 first, module patterns in backticks); this test reads them from there, so the map and the code
 cannot drift apart.  Every import counts: module level and inside functions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -78,8 +79,9 @@ def test_no_import_goes_up_a_layer():
     for module, targets in import_graph().items():
         for target in targets:
             if layer_of(target, table) > layer_of(module, table):
-                upward.append(f"{module} (layer {layer_of(module, table)}) imports {target} "
-                              f"(layer {layer_of(target, table)})")
+                upward.append(
+                    f"{module} (layer {layer_of(module, table)}) imports {target} (layer {layer_of(target, table)})"
+                )
     assert not upward, "imports that go up a layer:\n" + "\n".join(sorted(upward))
 
 
@@ -92,7 +94,7 @@ def test_no_import_cycle():
             if target == "lstm_course" or node == "lstm_course":
                 continue  # the root only names subpackages for lazy loading
             if state.get(target) == "open":
-                cycles.append(" -> ".join(stack[stack.index(target):] + [target]))
+                cycles.append(" -> ".join(stack[stack.index(target) :] + [target]))
             elif target not in state:
                 visit(target, stack + [target])
         state[node] = "done"

@@ -1,4 +1,5 @@
 """The PyTorch language model: wrapper, training loop, state handling, generation, checkpoints."""
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ import lstm_course
 from lstm_course.convert import copy_lstm
 from lstm_course.data import Vocab
 from lstm_course.data.timemachine import SeqDataLoader
-from lstm_course.torch.lm import LMConfig, RNNLM, build_lm, build_rnn, detach_state
+from lstm_course.torch.lm import RNNLM, LMConfig, build_lm, build_rnn, detach_state
 from lstm_course.torch.lm_checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lstm_course.torch.lm_generate import UnknownTokenError, generate, sample_next
 from lstm_course.torch.lm_train import evaluate_perplexity, lm_loss, train_lm
@@ -37,8 +38,10 @@ def _loader(text: str = TEXT, batch_size: int = 4, num_steps: int = 6, **kwargs)
 
 
 # ----------------------------------------------------------------- model
-@pytest.mark.parametrize("cell, impl", [("lstm", "framework"), ("lstm", "scratch"), ("lstm", "fused"),
-                                        ("gru", "framework"), ("rnn", "framework")])
+@pytest.mark.parametrize(
+    "cell, impl",
+    [("lstm", "framework"), ("lstm", "scratch"), ("lstm", "fused"), ("gru", "framework"), ("rnn", "framework")],
+)
 @pytest.mark.parametrize("embedding_dim", [0, 5])
 def test_forward_shapes_for_every_cell_and_input(cell, impl, embedding_dim):
     config = LMConfig(len(VOCAB), cell=cell, impl=impl, hidden_size=8, num_layers=2, embedding_dim=embedding_dim)
@@ -116,8 +119,9 @@ def test_uniform_model_has_perplexity_equal_to_vocab_size():
 def test_training_learns_a_periodic_text(optimizer, lr):
     lstm_course.set_seed(0)
     model = build_lm(LMConfig(len(VOCAB), hidden_size=16))
-    history = train_lm(model, _loader(), epochs=25, lr=lr, optimizer=optimizer, val_iter=_loader(offset=0),
-                       progress=False)
+    history = train_lm(
+        model, _loader(), epochs=25, lr=lr, optimizer=optimizer, val_iter=_loader(offset=0), progress=False
+    )
     assert history.epochs == 25 and len(history.val_ppl) == 25 and len(history.tokens_per_s) == 25
     assert history.train_ppl[0] > 3 and history.train_ppl[-1] < 1.3
     assert history.val_ppl[-1] < 1.3 and all(s > 0 for s in history.tokens_per_s)
@@ -147,21 +151,21 @@ def test_state_is_carried_detached_or_reset(use_random_iter):
     if use_random_iter:
         assert all(s is None for s in spy.seen)
     else:
-        assert spy.seen[0] is None and spy.seen[per_epoch] is None       # fresh state every epoch
+        assert spy.seen[0] is None and spy.seen[per_epoch] is None  # fresh state every epoch
         carried = [s for i, s in enumerate(spy.seen) if i % per_epoch]
-        assert carried and all(s == (False, None) for s in carried)      # carried, graph cut
+        assert carried and all(s == (False, None) for s in carried)  # carried, graph cut
 
 
 def test_restore_best_and_argument_errors():
     model = build_lm(LMConfig(len(VOCAB), hidden_size=8))
-    history = train_lm(model, _loader(), epochs=4, lr=1.0, val_iter=_loader(offset=0), restore_best=True,
-                       progress=False)
+    history = train_lm(
+        model, _loader(), epochs=4, lr=1.0, val_iter=_loader(offset=0), restore_best=True, progress=False
+    )
     assert evaluate_perplexity(model, _loader(offset=0)) == pytest.approx(history.best_val_ppl, rel=1e-5)
     with pytest.raises(ValueError, match="restore_best and plateau_decay need val_iter"):
         train_lm(model, _loader(), epochs=1, lr=1.0, restore_best=True, progress=False)
     with pytest.raises(ValueError, match=r"plateau_decay must be in \(0, 1\)"):
-        train_lm(model, _loader(), epochs=1, lr=1.0, val_iter=_loader(offset=0), plateau_decay=2.0,
-                 progress=False)
+        train_lm(model, _loader(), epochs=1, lr=1.0, val_iter=_loader(offset=0), plateau_decay=2.0, progress=False)
     with pytest.raises(ValueError, match="epochs must be a positive int"):
         train_lm(model, _loader(), epochs=0, lr=1.0, progress=False)
     with pytest.raises(ValueError, match="optimizer must be one of"):
@@ -172,8 +176,9 @@ def test_plateau_decay_lowers_the_learning_rate_when_validation_stalls():
     model = build_lm(LMConfig(len(VOCAB), hidden_size=8))
     # A learning rate this small changes the validation perplexity by far less than the 1e-4
     # relative threshold of ReduceLROnPlateau: only the first epoch counts as an improvement.
-    history = train_lm(model, _loader(), epochs=4, lr=1e-6, val_iter=_loader(offset=0), plateau_decay=0.5,
-                       progress=False)
+    history = train_lm(
+        model, _loader(), epochs=4, lr=1e-6, val_iter=_loader(offset=0), plateau_decay=0.5, progress=False
+    )
     assert history.lr == pytest.approx([1e-6, 1e-6, 0.5e-6, 0.25e-6])
 
 

@@ -1,4 +1,5 @@
 """The Kneser–Ney n-gram baseline: proper distributions, hand-checked values, order selection."""
+
 from __future__ import annotations
 
 import math

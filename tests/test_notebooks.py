@@ -4,10 +4,10 @@
 notebook only when it ran without error), and these tests report the outcome per notebook with
 the failing cell from the build's report.  ``make notebooks`` still runs them through nbval.
 """
+
 from __future__ import annotations
 
 import pytest
-
 from conftest import EXECUTION_CACHE, SITE
 from notebook_tools import ROOT, toc_notebooks
 
@@ -33,8 +33,7 @@ def test_notebook_executed_without_error(built_site, path):
     try:
         cache.match_cache_notebook(nbformat.read(path, as_version=4))
     except KeyError:
-        pytest.fail(f"{path.relative_to(ROOT)} did not execute cleanly in the book build:\n"
-                    + _report(path))
+        pytest.fail(f"{path.relative_to(ROOT)} did not execute cleanly in the book build:\n" + _report(path))
 
 
 def test_every_built_notebook_is_checked():

@@ -1,5 +1,6 @@
 """The NumPy GRU (both variants): forward, BPTT against finite differences and torch autograd,
 bad inputs, and the chapter 5 self-checks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,13 @@ from lstm_course import check
 from lstm_course.check import CheckFailed
 from lstm_course.numpy.gradcheck import gradcheck
 from lstm_course.numpy.gru import (
-    VARIANTS, gru_backward, gru_forward, gru_step, gru_step_backward, init_gru_params, param_names,
+    VARIANTS,
+    gru_backward,
+    gru_forward,
+    gru_step,
+    gru_step_backward,
+    init_gru_params,
+    param_names,
 )
 
 STEPS, BATCH, D, H = 5, 3, 3, 4
@@ -148,8 +155,9 @@ def test_bad_inputs():
 def test_self_checks_pass_the_reference_and_catch_mistakes(variant, capsys):
     check.gru_step(lambda X, Hp, p: gru_step(X, Hp, p, variant=variant, return_gates=True), variant=variant)
     check.gru_step(lambda X, Hp, p: gru_step(X, Hp, p, variant=variant), variant=variant)
-    check.gru_step_backward(lambda dH, X, Hp, g, p: gru_step_backward(dH, X, Hp, g, p, variant=variant),
-                            variant=variant)
+    check.gru_step_backward(
+        lambda dH, X, Hp, g, p: gru_step_backward(dH, X, Hp, g, p, variant=variant), variant=variant
+    )
     assert capsys.readouterr().out.count("✅ 通过") == 3
 
     def swapped_update(X, Hp, p):

@@ -1,5 +1,6 @@
 """The NumPy LSTM: forward, BPTT against finite differences and torch.autograd, bad inputs,
 the deliberately wrong LSTM, the chapter 3 self-checks and the diagrams."""
+
 from __future__ import annotations
 
 import warnings
@@ -13,15 +14,28 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
-from lstm_course import check, diagrams  # noqa: E402
+from lstm_course import (  # noqa: E402
+    check,
+    convert,  # noqa: E402
+    diagrams,
+)
 from lstm_course.check import CheckFailed  # noqa: E402
-from lstm_course import convert  # noqa: E402
 from lstm_course.numpy.buggy_lstm import (  # noqa: E402
-    BUGGY_PARAM_NAMES, as_lstm_params, buggy_lstm_backward, buggy_lstm_forward, buggy_params,
+    BUGGY_PARAM_NAMES,
+    as_lstm_params,
+    buggy_lstm_backward,
+    buggy_lstm_forward,
+    buggy_params,
 )
 from lstm_course.numpy.gradcheck import gradcheck, relative_error  # noqa: E402
 from lstm_course.numpy.lstm import (  # noqa: E402
-    PARAM_NAMES, init_lstm_params, lstm_backward, lstm_forward, lstm_step, lstm_step_backward, sigmoid,
+    PARAM_NAMES,
+    init_lstm_params,
+    lstm_backward,
+    lstm_forward,
+    lstm_step,
+    lstm_step_backward,
+    sigmoid,
 )
 
 STEPS, BATCH, D, H = 5, 3, 3, 4
@@ -129,8 +143,11 @@ def _torch_reference(params, X, state, W, w_h, w_c):
     H0 = torch.tensor(state[0][None], requires_grad=True)
     C0 = torch.tensor(state[1][None], requires_grad=True)
     out, (h_n, c_n) = lstm(X_t, (H0, C0))
-    loss = (out * torch.from_numpy(W)).sum() + (h_n[0] * torch.from_numpy(w_h)).sum() \
+    loss = (
+        (out * torch.from_numpy(W)).sum()
+        + (h_n[0] * torch.from_numpy(w_h)).sum()
         + (c_n[0] * torch.from_numpy(w_c)).sum()
+    )
     loss.backward()
     grads = {"X": X_t.grad.numpy(), "H0": H0.grad[0].numpy(), "C0": C0.grad[0].numpy()}
     for k, g in enumerate(order):
@@ -156,14 +173,17 @@ def test_forward_and_gradients_equal_torch_float64(batch):
 
 
 # ----------------------------------------------------------------------------- bad inputs
-@pytest.mark.parametrize("make, expected", [
-    (lambda X, s: (X[..., :2], s), r"X: expected shape \(any, any, 3\), received \(5, 3, 2\)"),
-    (lambda X, s: (X[0], s), r"X: expected shape \(any, any, 3\), received \(3, 3\)"),
-    (lambda X, s: (X, (s[0][:, :2], s[1])), r"state H: expected shape \(3, 4\), received \(3, 2\)"),
-    (lambda X, s: (X, (s[0], s[1][:2])), r"state C: expected shape \(3, 4\), received \(2, 4\)"),
-    (lambda X, s: (X[:, :2], s), r"state H: expected shape \(2, 4\), received \(3, 4\)"),
-    (lambda X, s: (X, s[0]), r"state: expected a pair \(H, C\)"),
-])
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda X, s: (X[..., :2], s), r"X: expected shape \(any, any, 3\), received \(5, 3, 2\)"),
+        (lambda X, s: (X[0], s), r"X: expected shape \(any, any, 3\), received \(3, 3\)"),
+        (lambda X, s: (X, (s[0][:, :2], s[1])), r"state H: expected shape \(3, 4\), received \(3, 2\)"),
+        (lambda X, s: (X, (s[0], s[1][:2])), r"state C: expected shape \(3, 4\), received \(2, 4\)"),
+        (lambda X, s: (X[:, :2], s), r"state H: expected shape \(2, 4\), received \(3, 4\)"),
+        (lambda X, s: (X, s[0]), r"state: expected a pair \(H, C\)"),
+    ],
+)
 def test_bad_inputs_name_expected_and_received(make, expected):
     params, X, state, _ = _setup()
     X_bad, state_bad = make(X, state)
@@ -208,8 +228,8 @@ def test_buggy_lstm_reads_the_cell_state_where_the_hidden_state_belongs():
     meant = as_lstm_params(wrong)
     out, _, _ = _torch_reference(meant, X, state, *_loss_weights(rng, STEPS, BATCH))
     H_meant, _, _ = lstm_forward(X, state, meant)
-    assert np.abs(H_meant - out).max() <= 1e-12        # the referee agrees with a real LSTM
-    assert np.abs(H_buggy - out).max() > 1e-2          # and exposes the wrong one
+    assert np.abs(H_meant - out).max() <= 1e-12  # the referee agrees with a real LSTM
+    assert np.abs(H_buggy - out).max() > 1e-2  # and exposes the wrong one
 
 
 def test_buggy_lstm_backward_does_not_run():
@@ -228,10 +248,12 @@ def test_buggy_backward_with_transposes_fixed_passes_the_gradient_check():
     from lstm_course.numpy import buggy_lstm
 
     source = inspect.getsource(buggy_lstm.buggy_lstm_backward)
-    fixed = (source.replace("dZ[g].T @ cache.X[t]", "cache.X[t].T @ dZ[g]")
-             .replace("dZ[g].T @ C_prev", "C_prev.T @ dZ[g]")
-             .replace('dZ[g] @ params[f"W_x{g}"]', 'dZ[g] @ params[f"W_x{g}"].T')
-             .replace('dZ[g] @ params[f"W_h{g}"]', 'dZ[g] @ params[f"W_h{g}"].T'))
+    fixed = (
+        source.replace("dZ[g].T @ cache.X[t]", "cache.X[t].T @ dZ[g]")
+        .replace("dZ[g].T @ C_prev", "C_prev.T @ dZ[g]")
+        .replace('dZ[g] @ params[f"W_x{g}"]', 'dZ[g] @ params[f"W_x{g}"].T')
+        .replace('dZ[g] @ params[f"W_h{g}"]', 'dZ[g] @ params[f"W_h{g}"].T')
+    )
     assert "dZ[g].T" not in fixed and 'params[f"W_h{g}"].T' in fixed
     namespace = dict(vars(buggy_lstm))
     exec(compile(fixed, "<fixed>", "exec"), namespace)
@@ -252,6 +274,7 @@ def test_buggy_backward_with_transposes_fixed_passes_the_gradient_check():
 # ----------------------------------------------------------------------------- self-checks
 def _student_step(mistake: str | None = None, return_gates: bool = True):
     """A learner's LSTM step, optionally with one classic mistake."""
+
     def step(X_t, state, p):
         H_prev, C_prev = state
         pre = {g: X_t @ p[f"W_x{g}"] + H_prev @ p[f"W_h{g}"] + p[f"b_{g}"] for g in "ifoc"}
@@ -269,6 +292,7 @@ def _student_step(mistake: str | None = None, return_gates: bool = True):
             C = i * C_prev + f * c
         H_t = o * np.tanh(C)
         return (H_t, C, {"i": i, "f": f, "o": o, "c": c}) if return_gates else (H_t, C)
+
     return step
 
 
@@ -281,13 +305,16 @@ def test_self_checks_pass_on_the_reference(capsys):
     assert capsys.readouterr().out.count("✅ 通过") == 5
 
 
-@pytest.mark.parametrize("mistake, gate, hint", [
-    ("forget-tanh", "遗忘门 f_t", "应使用 sigmoid"),
-    ("forget-uses-input-weights", "遗忘门 f_t", "与参考实现的输入门完全相同"),
-    ("candidate-sigmoid", "候选记忆元 C̃_t", "应使用 tanh"),
-    ("output-no-bias", "输出门 o_t", "漏掉了偏置 b_o"),
-    ("swapped-gates", "细胞状态 C_t", "输入门和遗忘门的位置弄反了"),
-])
+@pytest.mark.parametrize(
+    "mistake, gate, hint",
+    [
+        ("forget-tanh", "遗忘门 f_t", "应使用 sigmoid"),
+        ("forget-uses-input-weights", "遗忘门 f_t", "与参考实现的输入门完全相同"),
+        ("candidate-sigmoid", "候选记忆元 C̃_t", "应使用 tanh"),
+        ("output-no-bias", "输出门 o_t", "漏掉了偏置 b_o"),
+        ("swapped-gates", "细胞状态 C_t", "输入门和遗忘门的位置弄反了"),
+    ],
+)
 def test_step_check_names_the_wrong_gate(mistake, gate, hint):
     with pytest.raises(CheckFailed) as info:
         check.lstm_step(_student_step(mistake))
@@ -351,8 +378,9 @@ def test_diagrams_and_gate_plot_render_without_missing_glyphs(tmp_path):
         warnings.simplefilter("error")  # "Glyph ... missing" would fail here
         diagrams.draw_lstm_cell().figure.savefig(tmp_path / "cell.png")
         diagrams.draw_unrolled_lstm(4).figure.savefig(tmp_path / "chain.png")
-        fig = diagrams.plot_gate_activations({g: v[:, 0] for g, v in cache.gates.items()}, "ab cd",
-                                             units=[0, 2], title="门")
+        fig = diagrams.plot_gate_activations(
+            {g: v[:, 0] for g, v in cache.gates.items()}, "ab cd", units=[0, 2], title="门"
+        )
         fig.savefig(tmp_path / "gates.png")
     assert len(fig.axes) == 8  # four heat maps and their colour bars
     plt.close("all")

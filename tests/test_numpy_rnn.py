@@ -1,4 +1,5 @@
 """The NumPy RNN: shapes, BPTT against finite differences and torch.autograd, and the chapter 1–2 self-checks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,14 @@ from lstm_course import check
 from lstm_course.check import CheckFailed
 from lstm_course.numpy.gradcheck import gradcheck
 from lstm_course.numpy.rnn import (
-    init_rnn_params, rnn_backward, rnn_forward, rnn_step, rnn_step_backward, scale_spectral_radius,
-    spectral_radius, step_jacobians,
+    init_rnn_params,
+    rnn_backward,
+    rnn_forward,
+    rnn_step,
+    rnn_step_backward,
+    scale_spectral_radius,
+    spectral_radius,
+    step_jacobians,
 )
 
 STEPS, BATCH, D, H, O = 5, 3, 3, 4, 2
@@ -27,7 +34,12 @@ def _setup(output: bool, seed: int = 0):
 def test_shapes_of_the_worked_example():
     params = init_rnn_params(3, 4, 2, seed=0)
     assert {k: v.shape for k, v in params.items()} == {
-        "W_xh": (3, 4), "W_hh": (4, 4), "b_h": (4,), "W_hq": (4, 2), "b_q": (2,)}
+        "W_xh": (3, 4),
+        "W_hh": (4, 4),
+        "b_h": (4,),
+        "W_hq": (4, 2),
+        "b_q": (2,),
+    }
     assert all(v.dtype == np.float64 for v in params.values())
     Y, cache = rnn_forward(np.zeros((6, 5, 3)), np.zeros((5, 4)), params)
     assert Y.shape == (6, 5, 2) and cache.H.shape == (6, 5, 4)
@@ -82,9 +94,15 @@ def test_bptt_matches_torch_autograd_float64():
     states, _ = rnn(Xt, H0t)
     Y = states @ W_hq + b_q
     (0.5 * ((Y - torch.from_numpy(target)) ** 2).sum()).backward()
-    torch_grads = {"W_xh": rnn.weight_ih_l0.grad.T, "W_hh": rnn.weight_hh_l0.grad.T,
-                   "b_h": rnn.bias_ih_l0.grad, "W_hq": W_hq.grad, "b_q": b_q.grad,
-                   "X": Xt.grad, "H0": H0t.grad[0]}
+    torch_grads = {
+        "W_xh": rnn.weight_ih_l0.grad.T,
+        "W_hh": rnn.weight_hh_l0.grad.T,
+        "b_h": rnn.bias_ih_l0.grad,
+        "W_hq": W_hq.grad,
+        "b_q": b_q.grad,
+        "X": Xt.grad,
+        "H0": H0t.grad[0],
+    }
     np.testing.assert_allclose(Y.detach().numpy(), outputs, atol=1e-12)
     for name, value in torch_grads.items():
         a, b = grads[name], value.numpy()
@@ -120,11 +138,14 @@ def test_step_jacobians_multiply_to_the_bptt_gradient():
     np.testing.assert_allclose(np.einsum("bi,bij->bj", v, product), expected, atol=1e-12)
 
 
-@pytest.mark.parametrize("bad", [
-    ("X", np.zeros((5, 3, 2)), "X: expected shape \\(any, any, 3\\), received \\(5, 3, 2\\)"),
-    ("H0", np.zeros((3, 5)), "H0: expected shape \\(3, 4\\), received \\(3, 5\\)"),
-    ("X", np.zeros((3, 3)), "X: expected shape"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("X", np.zeros((5, 3, 2)), "X: expected shape \\(any, any, 3\\), received \\(5, 3, 2\\)"),
+        ("H0", np.zeros((3, 5)), "H0: expected shape \\(3, 4\\), received \\(3, 5\\)"),
+        ("X", np.zeros((3, 3)), "X: expected shape"),
+    ],
+)
 def test_wrong_shapes_name_expected_and_received(bad):
     params, X, H0, _ = _setup(output=True)
     name, value, message = bad
@@ -158,6 +179,7 @@ def test_spectral_radius_scaling():
 
 # --- self-checks: they accept the reference and reject typical mistakes -----------------------
 
+
 def test_check_rnn_step(capsys):
     check.rnn_step(rnn_step)
     assert "✅" in capsys.readouterr().out
@@ -172,8 +194,13 @@ def test_check_rnn_step_backward(capsys):
     assert "✅" in capsys.readouterr().out
 
     def forgot_tanh(dH, X, H_prev, H_t, p):
-        return {"W_xh": X.T @ dH, "W_hh": H_prev.T @ dH, "b_h": dH.sum(0),
-                "X": dH @ p["W_xh"].T, "H_prev": dH @ p["W_hh"].T}
+        return {
+            "W_xh": X.T @ dH,
+            "W_hh": H_prev.T @ dH,
+            "b_h": dH.sum(0),
+            "X": dH @ p["W_xh"].T,
+            "H_prev": dH @ p["W_hh"].T,
+        }
 
     with pytest.raises(CheckFailed, match="dW_xh"):
         check.rnn_step_backward(forgot_tanh)
@@ -190,14 +217,15 @@ def test_check_parameter_count_spectral_radius_and_clipping(capsys):
         check.scale_spectral_radius(lambda W, r: W * r / np.linalg.norm(W, 2))
 
     def clip(grads, max_norm):
-        total = float(np.sqrt(sum(float(np.sum(g ** 2)) for g in grads)))
+        total = float(np.sqrt(sum(float(np.sum(g**2)) for g in grads)))
         factor = min(1.0, max_norm / total)
         return [g * factor for g in grads], total
 
     check.clip_grad_norm(clip)
     with pytest.raises(CheckFailed, match="梯度"):
-        check.clip_grad_norm(lambda grads, m: ([np.clip(g, -m, m) for g in grads],
-                                               float(np.sqrt(sum(np.sum(g ** 2) for g in grads)))))
+        check.clip_grad_norm(
+            lambda grads, m: ([np.clip(g, -m, m) for g in grads], float(np.sqrt(sum(np.sum(g**2) for g in grads))))
+        )
     assert capsys.readouterr().out.count("✅") == 3
 
 

@@ -1,4 +1,5 @@
 """The package's core: lazy imports, profiles, seeding, device choice."""
+
 from __future__ import annotations
 
 import os
@@ -14,10 +15,12 @@ from lstm_course.config import ProfileError
 
 
 def test_import_pulls_in_no_framework():
-    code = ("import lstm_course, lstm_course.data, lstm_course.numpy.gradcheck, lstm_course.plot, "
-            "lstm_course.check, lstm_course.glossary, sys; "
-            "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import lstm_course, lstm_course.data, lstm_course.numpy.gradcheck, lstm_course.plot, "
+        "lstm_course.check, lstm_course.glossary, sys; "
+        "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -63,8 +66,13 @@ def restore_determinism(monkeypatch):
 
     from lstm_course import runtime
 
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark, runtime._determinism_requested)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+        runtime._determinism_requested,
+    )
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     yield
     torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])

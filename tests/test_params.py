@@ -1,4 +1,5 @@
 """parameter_count equals what PyTorch and Keras report, and the scratch modules' sizes."""
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,8 @@ def test_matches_keras_gru_variants_and_no_bias(reset_after):
     expected = _keras_count("gru", 4, 3, 1, False, reset_after=reset_after)
     assert parameter_count("gru", 4, 3, framework="keras", reset_after=reset_after) == expected
     assert parameter_count("lstm", 4, 3, framework="keras", bias=False) == _keras_count(
-        "lstm", 4, 3, 1, False, use_bias=False)
+        "lstm", 4, 3, 1, False, use_bias=False
+    )
 
 
 @pytest.mark.parametrize("x, h, layers, bi", SHAPES)

@@ -1,4 +1,5 @@
 """parameter_count for the GRU: PyTorch, Keras (reset_after True/False) and the course's two variants."""
+
 from __future__ import annotations
 
 import os
@@ -22,15 +23,18 @@ def _numel(module) -> int:
 @pytest.mark.parametrize("x, h, layers, bi", SHAPES)
 def test_torch_and_scratch_counts(x, h, layers, bi):
     assert parameter_count("gru", x, h, num_layers=layers, bidirectional=bi) == _numel(
-        nn.GRU(x, h, layers, bidirectional=bi))
+        nn.GRU(x, h, layers, bidirectional=bi)
+    )
     for variant, reset_after in (("framework", True), ("textbook", False)):
-        count = parameter_count("gru", x, h, num_layers=layers, bidirectional=bi, framework="textbook",
-                                reset_after=reset_after)
+        count = parameter_count(
+            "gru", x, h, num_layers=layers, bidirectional=bi, framework="textbook", reset_after=reset_after
+        )
         assert count == _numel(ScratchGRU(x, h, layers, bidirectional=bi, variant=variant))
         assert count == _numel(FusedGRU(x, h, layers, bidirectional=bi, variant=variant))
     # torch has 6h biases per layer and direction, the framework-variant scratch GRU 4h
     difference = parameter_count("gru", x, h, num_layers=layers, bidirectional=bi) - parameter_count(
-        "gru", x, h, num_layers=layers, bidirectional=bi, framework="textbook", reset_after=True)
+        "gru", x, h, num_layers=layers, bidirectional=bi, framework="textbook", reset_after=True
+    )
     assert difference == 2 * h * layers * (2 if bi else 1)
 
 
@@ -52,8 +56,10 @@ def test_keras_counts(reset_after, x, h, layers, bi):
         layer = keras.layers.GRU(h, return_sequences=True, **kwargs)
         stack.append(keras.layers.Bidirectional(layer) if bi else layer)
     expected = keras.Sequential([keras.Input((None, x)), *stack]).count_params()
-    assert parameter_count("gru", x, h, num_layers=layers, bidirectional=bi, framework="keras",
-                           reset_after=reset_after) == expected
+    assert (
+        parameter_count("gru", x, h, num_layers=layers, bidirectional=bi, framework="keras", reset_after=reset_after)
+        == expected
+    )
 
 
 def test_reset_after_errors():

@@ -1,16 +1,14 @@
 """House rules that keep the repository consistent: dependencies, notebooks, table of contents."""
+
 from __future__ import annotations
 
 import json
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 import yaml
-
-from notebook_tools import (COLAB_MARKER, NOTEBOOKS, ROOT, colab_cell, colab_source,
-                            installed_extras, needed_extras)
+from notebook_tools import COLAB_MARKER, NOTEBOOKS, ROOT, colab_cell, colab_source, installed_extras, needed_extras
 
 
 def _pyproject() -> dict:
@@ -46,8 +44,11 @@ def test_environment_yml_matches_pyproject():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebook_is_stored_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
-    dirty = [i for i, c in enumerate(nb["cells"])
-             if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+    ]
     assert not dirty, f"cells {dirty} have outputs or execution counts; run `make strip`"
 
 
@@ -70,8 +71,7 @@ def _toc_files() -> list[str]:
             files += [s["file"] for s in chapter.get("sections", []) if "file" in s]
             for section in chapter.get("sections", []):
                 if "glob" in section:
-                    assert list(ROOT.glob(section["glob"])), \
-                        f"glob {section['glob']} matches nothing"
+                    assert list(ROOT.glob(section["glob"])), f"glob {section['glob']} matches nothing"
     return files
 
 
@@ -106,27 +106,32 @@ def test_colab_cell_is_a_no_op_when_the_package_is_installed(path):
 
     nb = json.loads(path.read_text(encoding="utf-8"))
     cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
-    guard = ("import subprocess\n"
-             "def _refuse(*a, **k):\n"
-             "    raise SystemExit('the Colab cell tried to install although lstm_course is importable')\n"
-             "subprocess.run = _refuse\n")
+    guard = (
+        "import subprocess\n"
+        "def _refuse(*a, **k):\n"
+        "    raise SystemExit('the Colab cell tried to install although lstm_course is importable')\n"
+        "subprocess.run = _refuse\n"
+    )
     result = subprocess.run([sys.executable, "-c", guard + cell], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
-    assert f'"{url}"]' in cell, "install source: the repository URL of _config.yml"
+    assert f'URL = "{url}"' in cell, "install source: the repository URL of _config.yml"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_colab_cell_is_hidden_on_the_site_and_installs_what_the_page_imports(path):
     cell = colab_cell(path)
-    assert "remove-cell" in cell.get("metadata", {}).get("tags", []), \
+    assert "remove-cell" in cell.get("metadata", {}).get("tags", []), (
         "tag the Colab setup cell remove-cell: Colab runs it, the site does not show it"
+    )
     needed, installed = needed_extras(path), installed_extras(path)
-    assert installed == needed, (f"the page imports what the extras {sorted(needed)} provide, "
-                                 f"its Colab cell installs {sorted(installed)}")
+    assert installed == needed, (
+        f"the page imports what the extras {sorted(needed)} provide, its Colab cell installs {sorted(installed)}"
+    )
     url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
-    assert "".join(cell["source"]) == colab_source(needed, url), \
+    assert "".join(cell["source"]) == colab_source(needed, url), (
         "write the Colab cell with tests/notebook_tools.colab_source (same text on every page)"
+    )
 
 
 def test_repository_url_is_the_same_everywhere():
@@ -135,4 +140,4 @@ def test_repository_url_is_the_same_everywhere():
     assert _pyproject()["project"]["urls"]["Homepage"] == url
     for path in NOTEBOOKS:
         cell = "".join(colab_cell(path)["source"])
-        assert ' @ git+"' in cell and f'"{url}"]' in cell, path
+        assert f'URL = "{url}"' in cell and "@ git+{URL}" in cell, path

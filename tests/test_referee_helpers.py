@@ -1,19 +1,22 @@
 """The referee helpers chapter 3 shows (lstm_course.torch.equivalence, step_factors, gate_stats)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from lstm_course import convert
 from lstm_course.experiments.gate_stats import gate_saturation
 from lstm_course.experiments.step_factors import step_factors
 from lstm_course.numpy.lstm import init_lstm_params, lstm_forward
 from lstm_course.numpy.rnn import init_rnn_params, rnn_forward, scale_spectral_radius
 from lstm_course.torch.equivalence import (
-    CountMatmuls, compare_with_nn_lstm, numpy_loss_outputs_and_grads,
+    CountMatmuls,
+    compare_with_nn_lstm,
+    numpy_loss_outputs_and_grads,
 )
 from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM
-from lstm_course import convert
 
 
 @pytest.mark.parametrize("make", [ScratchLSTM, FusedLSTM])
@@ -61,7 +64,7 @@ def test_numpy_loss_outputs_and_grads_matches_the_numpy_backward():
 def test_step_factors_rate_is_the_root_of_the_product_norm():
     rng = np.random.default_rng(1)
     base = init_rnn_params(2, 6, seed=0)
-    X = rng.normal(size=(8, 1, 2))   # one sample: the rate is its own
+    X = rng.normal(size=(8, 1, 2))  # one sample: the rate is its own
     f = step_factors(base, X, 0.9)
     assert f["radius"] == pytest.approx(0.9)
     # recompute dh_T/dh_1 by finite differences of the NumPy RNN, one sample
@@ -81,8 +84,7 @@ def test_step_factors_rate_is_the_root_of_the_product_norm():
 
 def test_gate_saturation_counts_fractions():
     rng = np.random.default_rng(2)
-    _, _, cache = lstm_forward(rng.normal(size=(6, 2, 3)), None,
-                               init_lstm_params(3, 4, rng=rng, scale=3.0))
+    _, _, cache = lstm_forward(rng.normal(size=(6, 2, 3)), None, init_lstm_params(3, 4, rng=rng, scale=3.0))
     sat = gate_saturation(cache)
     assert sat["遗忘门 <0.1"] == pytest.approx(float((cache.F < 0.1).mean()))
     assert sat["候选记忆元 |C̃|>0.9"] == pytest.approx(float((np.abs(cache.C_tilde) > 0.9).mean()))

@@ -1,4 +1,5 @@
 """Recorded results and asserted claims: the machinery, and every results file the book reads."""
+
 from __future__ import annotations
 
 import json
@@ -7,13 +8,15 @@ import re
 
 import nbformat
 import pytest
-
-from lstm_course import claims, results
 from notebook_tools import NOTEBOOKS, ROOT, cells, source
 
+from lstm_course import claims, results
+
 RESULTS = ROOT / "results"
-_RECORDED_CALL = re.compile(r"""recorded\(\s*["']([\w./-]+)["']\s*\)"""
-                            r"""(?:\s*\.glue\((?:[^)]*?prefix\s*=\s*["'](\w+)["'])?)?""")
+_RECORDED_CALL = re.compile(
+    r"""recorded\(\s*["']([\w./-]+)["']\s*\)"""
+    r"""(?:\s*\.glue\((?:[^)]*?prefix\s*=\s*["'](\w+)["'])?)?"""
+)
 _GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`(\w+)")
 
 
@@ -30,8 +33,8 @@ def test_glue_records_plain_values_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv(claims.RECORD_ENV, str(target))
     assert claims.glue("acc", np.float32(0.5)) == np.float32(0.5)
     claims.glue("n", np.int64(7))
-    claims.glue("full_acc", 0.9)                     # recorded values are never recorded again
-    claims.glue("f64", np.float64(0.25))             # a float subclass whose repr is np.float64(...)
+    claims.glue("full_acc", 0.9)  # recorded values are never recorded again
+    claims.glue("f64", np.float64(0.25))  # a float subclass whose repr is np.float64(...)
     recorded = json.loads(target.read_text())
     assert recorded == {"acc": 0.5, "n": 7, "f64": 0.25}
     assert type(claims._plain(np.float64(0.25))) is float and repr(claims._plain(np.float64(0.25))) == "0.25"
@@ -42,8 +45,9 @@ def test_glue_records_plain_values_when_asked(tmp_path, monkeypatch):
 
 
 def test_write_and_load_round_trip_and_refuse_incomplete(tmp_path):
-    prov = results.provenance(command="lstm-course reproduce x", wall_seconds=12.3, device="cpu",
-                              profile="full", threads=1, root=ROOT)
+    prov = results.provenance(
+        command="lstm-course reproduce x", wall_seconds=12.3, device="cpu", profile="full", threads=1, root=ROOT
+    )
     path = results.write_results("chx", "01_page", {"acc": 0.93, "n": 5}, prov, folder=tmp_path)
     record = results.load(path)
     assert record["acc"] == 0.93 and record.provenance["commit"] != ""
@@ -59,13 +63,23 @@ def test_write_and_load_round_trip_and_refuse_incomplete(tmp_path):
 
 def test_execute_and_record_runs_a_notebook_and_writes_provenance(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import lstm_course\nfrom lstm_course.claims import glue, glue_run\n"
-        "glue_run('cpu', 1)\nglue('answer', 6 * 7)\nglue('profile_name', lstm_course.profile())")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import lstm_course\nfrom lstm_course.claims import glue, glue_run\n"
+            "glue_run('cpu', 1)\nglue('answer', 6 * 7)\nglue('profile_name', lstm_course.profile())"
+        )
+    ]
     page = tmp_path / "01_probe.ipynb"
     nbformat.write(nb, page)
-    path = results.execute_and_record(page, chapter="chx", profile="quick", command="probe",
-                                      folder=tmp_path / "results", timeout=120, log=lambda *_: None)
+    path = results.execute_and_record(
+        page,
+        chapter="chx",
+        profile="quick",
+        command="probe",
+        folder=tmp_path / "results",
+        timeout=120,
+        log=lambda *_: None,
+    )
     record = results.load(path)
     assert record.values == {"answer": 42, "profile_name": "quick"}
     assert record.provenance["profile"] == "quick" and record.provenance["threads"] == 1
@@ -74,8 +88,9 @@ def test_execute_and_record_runs_a_notebook_and_writes_provenance(tmp_path):
     nb.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
     nbformat.write(nb, page)
     with pytest.raises(results.ResultsError, match="a cell failed.*boom"):
-        results.execute_and_record(page, chapter="chx", profile="quick", command="probe",
-                                   folder=tmp_path / "results", timeout=120)
+        results.execute_and_record(
+            page, chapter="chx", profile="quick", command="probe", folder=tmp_path / "results", timeout=120
+        )
 
 
 def test_reproduce_cli_errors_are_one_line(capsys):
@@ -117,6 +132,6 @@ def test_every_recorded_number_a_page_glues_exists(path):
                 missing.append(f"{name} (the page reads no results file glued as full_*)")
             continue
         prefix = max(matching, key=len)
-        if name[len(prefix):] not in prefixes[prefix]:
+        if name[len(prefix) :] not in prefixes[prefix]:
             missing.append(name)
     assert not missing, f"pasted but not recorded: {sorted(missing)}"

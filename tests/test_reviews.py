@@ -1,4 +1,5 @@
 """lstm_course.data.reviews: reading, cleaning, splitting, tokenising (with its cache), encoding."""
+
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sentiment_fixtures import synthetic_rows
 
 from lstm_course.data import Vocab
 from lstm_course.data import reviews as R
-from sentiment_fixtures import synthetic_rows
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +32,11 @@ def test_read_csv_and_zip_agree(tmp_path):
     archive = tmp_path / "r.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(path, "inner.csv")
-    assert R.read_reviews(path) == R.read_reviews(archive) == [
-        R.Review("书籍", 1, "\ufeff很好"), R.Review("书籍", 0, "很差")]
+    assert (
+        R.read_reviews(path)
+        == R.read_reviews(archive)
+        == [R.Review("书籍", 1, "\ufeff很好"), R.Review("书籍", 0, "很差")]
+    )
 
 
 def test_bad_label_names_the_line(tmp_path):
@@ -50,11 +54,11 @@ def test_missing_column_is_reported(tmp_path):
 
 def test_clean_counts_every_kind_of_removal():
     raw = [
-        R.Review("书籍", 1, "\ufeff  很好看 \u3000"),   # BOM + whitespace: kept as '很好看'
-        R.Review("平板", 1, "很好看"),                  # duplicate (other category, same label)
-        R.Review("书籍", 0, "   "),                     # empty after stripping
-        R.Review("衣服", 1, "质量不错"),                # conflicting: both labels ...
-        R.Review("衣服", 0, "质量不错"),                # ... every copy removed
+        R.Review("书籍", 1, "\ufeff  很好看 \u3000"),  # BOM + whitespace: kept as '很好看'
+        R.Review("平板", 1, "很好看"),  # duplicate (other category, same label)
+        R.Review("书籍", 0, "   "),  # empty after stripping
+        R.Review("衣服", 1, "质量不错"),  # conflicting: both labels ...
+        R.Review("衣服", 0, "质量不错"),  # ... every copy removed
         R.Review("衣服", 0, "质量不错"),
         R.Review("水果", 0, "不新鲜"),
     ]
@@ -99,7 +103,7 @@ def test_category_counts_and_table():
 
 def test_char_and_word_tokenizers():
     char = R.ReviewTokenizer(R.TokenizerConfig("char"))
-    assert char("好 用！ＯＫ") == ["好", "用", "!", "o", "k"]   # NFKC + lower case, no whitespace
+    assert char("好 用！ＯＫ") == ["好", "用", "!", "o", "k"]  # NFKC + lower case, no whitespace
     assert R.ReviewTokenizer(R.TokenizerConfig("char", nfkc=False))("ＯＫ") == ["Ｏ", "Ｋ"]
     word = R.ReviewTokenizer(R.TokenizerConfig("word"))
     tokens = word("这款手机真的太好用了")

@@ -1,4 +1,5 @@
 """lstm_course.torch.sentiment: packing, training on validation, metrics, checkpoints, prediction."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sentiment_fixtures import synthetic_rows
 
 from lstm_course.data import reviews as R
 from lstm_course.torch import sentiment as S
-from sentiment_fixtures import synthetic_rows
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +31,9 @@ def one_thread():
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_packed_final_state_equals_each_sequence_alone(bidirectional):
     torch.manual_seed(0)
-    config = S.ModelConfig(vocab_size=30, pad_index=1, embed_size=8, hidden_size=6, num_layers=2,
-                           bidirectional=bidirectional, dropout=0.2)
+    config = S.ModelConfig(
+        vocab_size=30, pad_index=1, embed_size=8, hidden_size=6, num_layers=2, bidirectional=bidirectional, dropout=0.2
+    )
     model = S.SentimentLSTM(config).eval()
     lengths = torch.tensor([5, 2, 7, 1])
     tokens = torch.full((7, 4), 1, dtype=torch.int64)
@@ -39,8 +41,9 @@ def test_packed_final_state_equals_each_sequence_alone(bidirectional):
         tokens[:n, j] = torch.randint(2, 30, (n,))
     with torch.no_grad():
         batched = model.encode(tokens, lengths)
-        alone = torch.cat([model.encode(tokens[:n, j:j + 1], torch.tensor([n]))
-                           for j, n in enumerate(lengths.tolist())])
+        alone = torch.cat(
+            [model.encode(tokens[:n, j : j + 1], torch.tensor([n])) for j, n in enumerate(lengths.tolist())]
+        )
         # what packing prevents: running the LSTM over the pads changes the final state
         _, (h_n, _) = model.lstm(model.embedding(tokens))
         padded = torch.cat([h_n[-2], h_n[-1]], 1) if bidirectional else h_n[-1]
@@ -86,8 +89,9 @@ def trained(tmp_path):
     data = _prepared(tmp_path)
     torch.manual_seed(0)
     config = S.model_config(data.vocab, embed_size=16, hidden_size=16, dropout=0.1)
-    net, history = S.train_model(data, model=config, train=S.TrainConfig(epochs=6, batch_size=16, lr=1e-2,
-                                                                         patience=2), progress=False, log=None)
+    net, history = S.train_model(
+        data, model=config, train=S.TrainConfig(epochs=6, batch_size=16, lr=1e-2, patience=2), progress=False, log=None
+    )
     return data, net, history
 
 
@@ -108,8 +112,9 @@ def test_selection_uses_validation_not_training_loss(tmp_path):
     flipped.labels = 1 - flipped.labels
     torch.manual_seed(0)
     net = S.SentimentLSTM(S.model_config(data.vocab, embed_size=16, hidden_size=16))
-    history = S.fit(net, data.train, flipped, S.TrainConfig(epochs=4, batch_size=16, lr=1e-2, patience=5),
-                    progress=False, log=None)
+    history = S.fit(
+        net, data.train, flipped, S.TrainConfig(epochs=4, batch_size=16, lr=1e-2, patience=5), progress=False, log=None
+    )
     assert history.train_loss[-1] < history.train_loss[0]
     assert history.best_epoch == int(np.argmax(history.valid_acc)) + 1
     assert history.valid_acc[-1] < history.valid_acc[history.best_epoch - 1]
@@ -120,22 +125,35 @@ def test_tensorboard_is_optional(tmp_path):
     net = S.SentimentLSTM(S.model_config(data.vocab, embed_size=4, hidden_size=4))
     try:
         import tensorboard  # noqa: F401
+
         installed = True
     except ImportError:
         installed = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        S.fit(net, data.train, data.valid, S.TrainConfig(epochs=1), progress=False, log=None,
-              tensorboard_dir=str(tmp_path / "tb"))
+        S.fit(
+            net,
+            data.train,
+            data.valid,
+            S.TrainConfig(epochs=1),
+            progress=False,
+            log=None,
+            tensorboard_dir=str(tmp_path / "tb"),
+        )
     assert installed or any("TensorBoard is not installed" in str(w.message) for w in caught)
 
 
 def test_wilson_interval_and_metrics():
     lo, hi = S.wilson_interval(81, 100)
     assert (round(lo, 4), round(hi, 4)) == (0.7222, 0.8749)
-    data = R.EncodedReviews(ids=[np.array([2])] * 6, lengths=np.ones(6, dtype=np.int64),
-                            labels=np.array([1, 1, 1, 0, 0, 0]), categories=list("aaabbb"),
-                            texts=list("uvwxyz"), full_lengths=np.array([1, 5, 50, 200, 3, 12]))
+    data = R.EncodedReviews(
+        ids=[np.array([2])] * 6,
+        lengths=np.ones(6, dtype=np.int64),
+        labels=np.array([1, 1, 1, 0, 0, 0]),
+        categories=list("aaabbb"),
+        texts=list("uvwxyz"),
+        full_lengths=np.array([1, 5, 50, 200, 3, 12]),
+    )
     ev = S.Evaluation.from_probs(np.array([0.9, 0.6, 0.2, 0.4, 0.99, 0.1]), data)
     assert ev.confusion().tolist() == [[2, 1], [1, 2]]
     assert ev.accuracy == pytest.approx(4 / 6)
@@ -210,7 +228,7 @@ def test_predictor_edge_cases(trained):
     with pytest.raises(TypeError):
         predictor.predict([None])
     with pytest.warns(S.UnknownTokensWarning, match="none of its 3 tokens"):
-        (label, prob), = predictor.predict(["𠀀𠀁𠀂"])
+        ((label, prob),) = predictor.predict(["𠀀𠀁𠀂"])
     assert label in R.LABEL_NAMES and 0.5 <= prob <= 1
     long = "好" * 3 + "差" * 20000  # truncated to max_len=12 tokens: only the first 12 are seen
     assert predictor.predict_proba([long])[0] == pytest.approx(predictor.predict_proba(["好" * 3 + "差" * 9])[0])
@@ -225,8 +243,9 @@ def test_ensemble_averages_members_on_the_same_reviews(trained, tmp_path):
     np.testing.assert_allclose(mean.probs, (ev_a.probs + ev_b.probs) / 2)
     with pytest.raises(ValueError, match="same split"):
         S.average([ev_a, S.evaluate(net, data.valid)])
-    members = [S.SentimentPredictor(m, data.vocab, data.settings.tokenizer, max_len=40, device="cpu")
-               for m in (net, other)]
+    members = [
+        S.SentimentPredictor(m, data.vocab, data.settings.tokenizer, max_len=40, device="cpu") for m in (net, other)
+    ]
     texts = ["这个真的好推荐", "东西差失望"]
     expected = (members[0].predict_proba(texts) + members[1].predict_proba(texts)) / 2
     np.testing.assert_allclose(S.SentimentEnsemble(members).predict_proba(texts), expected)

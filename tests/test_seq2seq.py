@@ -1,4 +1,5 @@
 """Chapter 8: data labels by cn2an, masked loss, attention masks, decoding equivalences, checkpoints."""
+
 from __future__ import annotations
 
 import random
@@ -33,13 +34,24 @@ def vocabs(splits):
 def _model(vocabs, attention: str, seed: int = 0) -> Seq2Seq:
     torch.manual_seed(seed)
     src, tgt = vocabs
-    return Seq2Seq(ModelConfig(len(src), len(tgt), embed_size=8, hidden_size=12, attention=attention,
-                               attn_size=10)).eval()
+    return Seq2Seq(
+        ModelConfig(len(src), len(tgt), embed_size=8, hidden_size=12, attention=attention, attn_size=10)
+    ).eval()
 
 
-@pytest.mark.parametrize("number, text", [(20503, "二万零五百零三"), (10010, "一万零一十"), (10, "十"),
-                                          (100000, "十万"), (0, "零"), (110, "一百一十"),
-                                          (1000001, "一百万零一"), (101, "一百零一")])
+@pytest.mark.parametrize(
+    "number, text",
+    [
+        (20503, "二万零五百零三"),
+        (10010, "一万零一十"),
+        (10, "十"),
+        (100000, "十万"),
+        (0, "零"),
+        (110, "一百一十"),
+        (1000001, "一百万零一"),
+        (101, "一百零一"),
+    ],
+)
 def test_readings_written_out_by_hand(number, text):
     assert D.reading(number) == text
 
@@ -83,8 +95,9 @@ def test_masked_loss_equals_hand_computed_per_token_loss():
     torch.manual_seed(0)
     logits = torch.randn(4, 3, 7)
     targets = torch.tensor([[2, 3, 4], [5, 1, 6], [1, 1, 2], [1, 1, 1]])  # pad = 1
-    losses = [-torch.log_softmax(logits[t, b], -1)[targets[t, b]]
-              for t in range(4) for b in range(3) if targets[t, b] != 1]
+    losses = [
+        -torch.log_softmax(logits[t, b], -1)[targets[t, b]] for t in range(4) for b in range(3) if targets[t, b] != 1
+    ]
     expected = torch.stack(losses).mean()
     assert torch.allclose(masked_token_loss(logits, targets, pad_index=1), expected, atol=1e-6)
     # padding logits may be anything
@@ -140,7 +153,7 @@ def test_step_by_step_teacher_forcing_equals_the_forward_pass(vocabs, splits, at
         memory, mask, state = model.encode(b.src, b.src_len)
         steps = []
         for t in range(b.tgt_in.shape[0]):
-            logits, state, _ = model.decoder(b.tgt_in[t:t + 1], state, memory, mask)
+            logits, state, _ = model.decoder(b.tgt_in[t : t + 1], state, memory, mask)
             steps.append(logits[0])
     assert torch.allclose(torch.stack(steps), full, atol=1e-5)
 
@@ -162,7 +175,7 @@ def test_beam_search_finds_sequences_at_least_as_probable_as_greedy(vocabs, spli
         eos = tgt_v[D.EOS]
         tgt_in = torch.tensor([[tgt_v[D.BOS]] + row]).T
         with torch.no_grad():
-            logits = model(b.src[:, j:j + 1], b.src_len[j:j + 1], tgt_in)
+            logits = model(b.src[:, j : j + 1], b.src_len[j : j + 1], tgt_in)
         logp = torch.log_softmax(logits[:, 0], -1)
         return float(sum(logp[t, tok] for t, tok in enumerate(row + [eos])))
 

@@ -1,4 +1,5 @@
 """lstm_course.source.block cuts one statement with its body out of a function's source."""
+
 import pytest
 
 from lstm_course.source import block

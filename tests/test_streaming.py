@@ -1,4 +1,5 @@
 """Chapter 9's streaming demonstration: the KV cache is exact, the LSTM state does not grow."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -27,7 +28,7 @@ def test_kv_cache_gives_the_logits_of_full_recomputation(models):
     cached, recompute = models["Transformer + KV 缓存"], models["Transformer（重算前缀）"]
     tokens = _tokens(9)
     with torch.inference_mode():
-        full = recompute(tokens)                                    # (batch, steps, vocab), causal
+        full = recompute(tokens)  # (batch, steps, vocab), causal
         logits, cache = cached.prefill(tokens[:, :4])
         torch.testing.assert_close(logits, full[:, 3], atol=1e-5, rtol=1e-4)
         _, ids = recompute.prefill(tokens[:, :4])
@@ -73,9 +74,9 @@ def test_state_sizes_constant_for_lstm_linear_for_the_cache(models):
             _, lstm_state = models["LSTM"].prefill(tokens)
             _, cache = models["Transformer + KV 缓存"].prefill(tokens)
             _, ids = models["Transformer（重算前缀）"].prefill(tokens)
-            assert streaming.state_bytes(lstm_state) == 2 * layers * d * 4      # (h, c), float32
-            assert streaming.state_bytes(cache) == 2 * layers * steps * d * 4   # K and V per layer
-            assert streaming.state_bytes(ids) == steps * 8                      # int64 token ids
+            assert streaming.state_bytes(lstm_state) == 2 * layers * d * 4  # (h, c), float32
+            assert streaming.state_bytes(cache) == 2 * layers * steps * d * 4  # K and V per layer
+            assert streaming.state_bytes(ids) == steps * 8  # int64 token ids
     with pytest.raises(TypeError, match="state"):
         streaming.state_bytes({"h": torch.zeros(2)})
 
@@ -124,7 +125,7 @@ def test_quick_setting_compares_models_of_equal_size():
 
 from lstm_course import check  # noqa: E402
 
-_TORCH_ORDER = "ifco"   # nn.LSTM stacks i, f, g (= c), o
+_TORCH_ORDER = "ifco"  # nn.LSTM stacks i, f, g (= c), o
 
 
 def _convert(order=_TORCH_ORDER, transpose=True, both_biases=True):
@@ -138,6 +139,7 @@ def _convert(order=_TORCH_ORDER, transpose=True, both_biases=True):
             out[f"W_h{g}"] = w_hh[rows].T if transpose else w_hh[rows]
             out[f"b_{g}"] = bias[rows]
         return out
+
     return fn
 
 
@@ -145,7 +147,7 @@ def test_torch_lstm_to_d2l_check(capsys):
     check.torch_lstm_to_d2l(_convert())
     assert "✅" in capsys.readouterr().out
     with pytest.raises(check.CheckFailed, match="i、f、g"):
-        check.torch_lstm_to_d2l(_convert(order="ifoc"))        # d2l's listing order is not torch's
+        check.torch_lstm_to_d2l(_convert(order="ifoc"))  # d2l's listing order is not torch's
     with pytest.raises(check.CheckFailed, match="转置"):
         check.torch_lstm_to_d2l(_convert(transpose=False))
     with pytest.raises(check.CheckFailed, match="bias_hh"):

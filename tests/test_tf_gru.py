@@ -1,5 +1,6 @@
 """TensorFlow scratch GRU == keras.layers.GRU (reset_after True and False; outputs and gradients);
 tf.function, the tf.Module, Keras integration."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ def _keras_reference(x: int, h: int, seed: int, reset_after: bool) -> keras.laye
     layer = keras.layers.GRU(h, return_sequences=True, return_state=True, reset_after=reset_after)
     layer.build((None, None, x))
     rng = np.random.default_rng(seed)
-    for w in layer.weights:                    # random weights everywhere, both bias rows included
+    for w in layer.weights:  # random weights everywhere, both bias rows included
         w.assign(rng.uniform(-0.6, 0.6, w.shape).astype("float32"))
     return layer
 

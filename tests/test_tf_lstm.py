@@ -1,4 +1,5 @@
 """TensorFlow scratch LSTM == keras.layers.LSTM (outputs and gradients); tf.function and Keras integration."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,15 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lstm_course import convert  # noqa: E402
-from lstm_course.tf.lstm import (LSTMScratch, ScratchLSTM, ScratchLSTMCell, lstm_step,  # noqa: E402
-                                 lstm_step_compiled, make_train_step, train_step)
+from lstm_course.tf.lstm import (  # noqa: E402
+    LSTMScratch,
+    ScratchLSTM,
+    ScratchLSTMCell,
+    lstm_step,
+    lstm_step_compiled,
+    make_train_step,
+    train_step,
+)
 
 TOL = 1e-5
 
@@ -61,7 +69,7 @@ def test_tf_module_eager_and_compiled_equal_keras_lstm():
     model = convert.copy_lstm(ref, LSTMScratch(4, 3))
     X = np.random.default_rng(1).standard_normal((2, 5, 4)).astype("float32")  # Keras: batch-major
     y_ref, h_ref, c_ref = ref(X)
-    Xt = tf.constant(X.transpose(1, 0, 2))                                   # scratch: time-major
+    Xt = tf.constant(X.transpose(1, 0, 2))  # scratch: time-major
     for run in (model, model.compiled):
         Y, (H, C) = run(Xt)
         assert _max_diff(tf.transpose(Y, (1, 0, 2)), y_ref) <= TOL
@@ -86,7 +94,7 @@ def test_training_steps_reduce_the_loss():
     model = LSTMScratch(2, 8, seed=1)
     readout = tf.Variable(tf.random.normal((8, 1), stddev=0.3, seed=2))
     X = tf.random.normal((6, 16, 2), seed=3)
-    target = tf.reduce_sum(X[..., :1], axis=0)             # sum of the first feature over time
+    target = tf.reduce_sum(X[..., :1], axis=0)  # sum of the first feature over time
 
     def loss_fn(X, target):
         Y, _ = model(X)

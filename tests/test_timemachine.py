@@ -1,4 +1,5 @@
 """The Time Machine pipeline: normalisation, tokens, corpus, the two minibatch schemes, the split."""
+
 from __future__ import annotations
 
 import random
@@ -60,12 +61,12 @@ def test_random_sampling_shapes_targets_and_disjoint_windows():
     assert batches and all(X.shape == (3, 5) and X.dtype == np.int64 for X, _ in batches)
     starts = []
     for X, Y in batches:
-        np.testing.assert_array_equal(Y, X + 1)                       # next token
-        np.testing.assert_array_equal(X, X[:, :1] + np.arange(5))     # contiguous windows
+        np.testing.assert_array_equal(Y, X + 1)  # next token
+        np.testing.assert_array_equal(X, X[:, :1] + np.arange(5))  # contiguous windows
         starts += list(X[:, 0])
-    assert len(set(starts)) == len(starts)                            # no window twice
-    assert len({s % 5 for s in starts}) == 1                          # one common offset
-    assert starts != sorted(starts)                                   # shuffled
+    assert len(set(starts)) == len(starts)  # no window twice
+    assert len({s % 5 for s in starts}) == 1  # one common offset
+    assert starts != sorted(starts)  # shuffled
 
 
 def test_sequential_partitioning_rows_continue_across_batches():
@@ -73,10 +74,10 @@ def test_sequential_partitioning_rows_continue_across_batches():
     batches = _batches(tm.seq_data_iter_sequential(corpus, 4, 6, rng=random.Random(1)))
     assert len(batches) >= 2
     for (X0, _), (X1, Y1) in zip(batches, batches[1:]):
-        np.testing.assert_array_equal(X1[:, 0], X0[:, -1] + 1)        # state may be carried
+        np.testing.assert_array_equal(X1[:, 0], X0[:, -1] + 1)  # state may be carried
         np.testing.assert_array_equal(Y1, X1 + 1)
     first = batches[0][0]
-    assert len(set(np.diff(first[:, 0]))) == 1                        # equal-length rows
+    assert len(set(np.diff(first[:, 0]))) == 1  # equal-length rows
 
 
 def test_iterators_are_reproducible_and_use_global_random():
@@ -91,11 +92,14 @@ def test_iterators_are_reproducible_and_use_global_random():
         np.testing.assert_array_equal(xa, xc)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(batch_size=0, num_steps=5), "batch_size must be a positive int"),
-    (dict(batch_size=2, num_steps=-1), "num_steps must be a positive int"),
-    (dict(batch_size=8, num_steps=10), "corpus too short"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(batch_size=0, num_steps=5), "batch_size must be a positive int"),
+        (dict(batch_size=2, num_steps=-1), "num_steps must be a positive int"),
+        (dict(batch_size=8, num_steps=10), "corpus too short"),
+    ],
+)
 def test_iterator_argument_errors(kwargs, message):
     for fn in (tm.seq_data_iter_random, tm.seq_data_iter_sequential):
         with pytest.raises(ValueError, match=message):
@@ -126,8 +130,8 @@ def test_honest_splits_cover_the_book_and_validation_is_fixed():
     tokens = tm.time_machine_tokens("char", join_lines=True)
     assert vocab.to_tokens(train.corpus + val.corpus) == tokens
     assert len(val.corpus) == round(0.1 * len(tokens))
-    assert vocab == Vocab(tokens[:len(train.corpus)])                  # built on training text only
+    assert vocab == Vocab(tokens[: len(train.corpus)])  # built on training text only
     first = _batches(val)
     second = _batches(val)
     assert all((a[0] == b[0]).all() for a, b in zip(first, second)) and len(first) == len(second)
-    assert first[0][0][0, 0] == val.corpus[0]                           # offset 0
+    assert first[0][0][0, 0] == val.corpus[0]  # offset 0

@@ -1,4 +1,5 @@
 """Chapter 9's time-series pieces, checked against statsmodels and against the definitions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,12 +26,11 @@ def test_mase_of_the_naive_forecast_is_one_on_its_training_data():
 def test_mase_matches_its_definition_on_other_data():
     train, test = _series(80, 1), _series(20, 2)
     forecast = test + 1.5
-    assert metrics.mase(test, forecast, train) == pytest.approx(
-        1.5 / np.mean(np.abs(np.diff(train))))
+    assert metrics.mase(test, forecast, train) == pytest.approx(1.5 / np.mean(np.abs(np.diff(train))))
 
 
 def test_windows_never_cross_a_split_boundary():
-    y = np.arange(100, dtype=float)      # value == index: a window shows where it comes from
+    y = np.arange(100, dtype=float)  # value == index: a window shows where it comes from
     split = splits.chronological_split(100, valid=15, test=20)
     for part in (split.train, split.valid, split.test):
         for horizon in (1, 5):
@@ -38,13 +38,13 @@ def test_windows_never_cross_a_split_boundary():
             assert len(origins) > 0
             assert targets.min() >= part.start and targets.max() < part.stop
             np.testing.assert_array_equal(targets[:, 0], origins)
-            assert (inputs.max(axis=1) < targets.min(axis=1)).all()   # inputs only look back
+            assert (inputs.max(axis=1) < targets.min(axis=1)).all()  # inputs only look back
     train_targets = windows.make_windows(y, split.train, 8, 5)[1]
     assert train_targets.max() < split.valid_start
 
 
 def test_the_scaler_uses_the_training_split_only():
-    y = np.r_[_series(80), 1e6 * np.ones(20)]      # a wild test period must not move it
+    y = np.r_[_series(80), 1e6 * np.ones(20)]  # a wild test period must not move it
     split = splits.chronological_split(100, valid=10, test=20)
     scaler = scaling.Standardizer.fit(y[split.train])
     assert scaler.mean == pytest.approx(np.mean(y[:70]))
@@ -60,7 +60,7 @@ def test_walk_forward_never_sees_the_future():
     for cut in (70, 85):
         poisoned = y.copy()
         poisoned[cut:] = np.nan
-        poisoned[cut + 1:] = 1e12
+        poisoned[cut + 1 :] = 1e12
         keep = origins <= cut
         dirty, _ = walkforward.walk_forward(poisoned, origins[keep], ar, horizon=3)
         np.testing.assert_array_equal(dirty, clean[keep])
@@ -70,6 +70,7 @@ def test_walk_forward_hands_over_a_read_only_past():
     def tamper(history):
         history[-1] = 0.0
         return history[-1:]
+
     with pytest.raises(ValueError):
         walkforward.walk_forward(np.arange(10.0), np.array([5]), tamper)
 
@@ -90,7 +91,7 @@ def test_recursive_ar_forecast_equals_statsmodels_arima_process():
     y = _series(150, 4)
     phi, mean = np.array([0.9, -0.3, 0.1]), 50.0
     model = ARIMA(y, order=(3, 0, 0), trend="c")
-    fixed = model.filter(np.r_[mean, phi, 1.0])      # const is the process mean in ARIMA
+    fixed = model.filter(np.r_[mean, phi, 1.0])  # const is the process mean in ARIMA
     ours = baselines.LinearAR(mean * (1 - phi.sum()), phi)
     np.testing.assert_allclose(ours.forecaster(horizon=8)(y), fixed.forecast(8), rtol=1e-8)
 

@@ -1,5 +1,6 @@
 """Scratch GRUs in PyTorch == nn.GRU (outputs, h_n, every gradient), both variants == the NumPy GRU,
 the scratch tanh RNN == nn.RNN, the language-model builder, and the GRU gradient-flow helpers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,7 @@ def _run(module, X, h0):
         t.grad = None
     module.zero_grad()
     output, h_n = module(X, h0)
-    (output.sin().mean() + (h_n ** 2).mean()).backward()
+    (output.sin().mean() + (h_n**2).mean()).backward()
     return output.detach(), h_n.detach(), X.grad.clone(), h0.grad.clone()
 
 
@@ -64,7 +65,7 @@ def test_default_state_unbatched_and_textbook_variant_differs(form):
     ref = nn.GRU(3, 4, 2, bidirectional=True)
     scratch = FORMS[form](3, 4, 2, bidirectional=True)
     convert.copy_gru(ref, scratch)
-    X = torch.randn(5, 3)                                 # unbatched (steps, input)
+    X = torch.randn(5, 3)  # unbatched (steps, input)
     (y1, h1), (y2, h2) = ref(X), scratch(X)
     assert y2.shape == (5, 8) and h2.shape == (4, 4)
     assert (y1 - y2).abs().max().item() <= 1e-5 and (h1 - h2).abs().max().item() <= 1e-5
@@ -96,8 +97,11 @@ def test_numpy_gru_equals_torch_scratch_float64(variant, form):
     rng = np.random.default_rng(0)
     steps, batch, x, h = 5, 2, 3, 4
     params = init_gru_params(x, h, variant=variant, rng=rng, scale=0.9)
-    X, H0, dH = rng.standard_normal((steps, batch, x)), rng.standard_normal((batch, h)), \
-        rng.standard_normal((steps, batch, h))
+    X, H0, dH = (
+        rng.standard_normal((steps, batch, x)),
+        rng.standard_normal((batch, h)),
+        rng.standard_normal((steps, batch, h)),
+    )
     H_all, cache = gru_forward(X, H0, params, variant=variant)
     grads = gru_backward(dH, cache)
     model = convert.load_gru_params(FORMS[form](x, h, variant=variant).double(), params)
@@ -174,8 +178,8 @@ def test_scratch_rnn_equals_nn_rnn(bidirectional):
     h0 = torch.randn(2 * (2 if bidirectional else 1), 2, 4, dtype=torch.float64)
     (y1, h1), (y2, h2) = ref(X, h0), model(X, h0)
     assert (y1 - y2).abs().max().item() <= 1e-12 and (h1 - h2).abs().max().item() <= 1e-12
-    g1, = torch.autograd.grad(y1.sum(), X)
-    g2, = torch.autograd.grad(y2.sum(), X)
+    (g1,) = torch.autograd.grad(y1.sum(), X)
+    (g2,) = torch.autograd.grad(y2.sum(), X)
     assert (g1 - g2).abs().max().item() <= 1e-12
     cell = RNNCell(3, 4)
     (h,) = cell.step(torch.zeros(1, 3), (torch.zeros(1, 4),))
@@ -184,8 +188,9 @@ def test_scratch_rnn_equals_nn_rnn(bidirectional):
         cell(torch.zeros(2, 1, 3), (torch.zeros(2, 4),))
 
 
-@pytest.mark.parametrize("cell, impl, cls", [("gru", "scratch", ScratchGRU), ("gru", "fused", FusedGRU),
-                                             ("rnn", "scratch", ScratchRNN)])
+@pytest.mark.parametrize(
+    "cell, impl, cls", [("gru", "scratch", ScratchGRU), ("gru", "fused", FusedGRU), ("rnn", "scratch", ScratchRNN)]
+)
 def test_build_rnn_knows_the_new_scratch_modules(cell, impl, cls):
     module = build_rnn(cell, impl, 5, 6, num_layers=2, dropout=0.2)
     assert type(module) is cls and module.num_layers == 2 and module.dropout == 0.2
@@ -208,8 +213,9 @@ def test_gru_gradient_flow_update_path():
     assert paths.shape == (29, 2) and np.all(np.diff(paths, axis=0) <= 1e-15)  # a product of gates < 1
     np.testing.assert_allclose(paths[0], z[-1].max(axis=-1), rtol=1e-6)
     scratch = convert.copy_gru(gru, FusedGRU(3, 8))
-    np.testing.assert_allclose(gradient_flow.jacobian_norms(scratch, X), gradient_flow.jacobian_norms(gru, X),
-                               rtol=1e-8)
+    np.testing.assert_allclose(
+        gradient_flow.jacobian_norms(scratch, X), gradient_flow.jacobian_norms(gru, X), rtol=1e-8
+    )
     with pytest.raises(TypeError, match="one-layer, unidirectional torch.nn.GRU"):
         gradient_flow.update_gates(nn.LSTM(3, 8), X)
 

@@ -1,4 +1,5 @@
 """PyTorch scratch LSTMs (per-gate and fused) are the same function as torch.nn.LSTM, gradients included."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,7 @@ CONFIGS = [
     (2, False, True, 1, 3, 2, 5),
     (2, True, False, 3, 4, 3, 4),
     (2, True, True, 2, 5, 6, 3),
-    (1, True, False, 1, 1, 2, 3),   # a single time step
+    (1, True, False, 1, 1, 2, 3),  # a single time step
 ]
 
 
@@ -74,7 +75,7 @@ def test_default_state_and_unbatched_input_match_nn_lstm(form):
     ref = nn.LSTM(3, 4, 2, bidirectional=True)
     scratch = FORMS[form](3, 4, 2, bidirectional=True)
     convert.copy_lstm(ref, scratch)
-    X = torch.randn(5, 3)                       # unbatched (steps, input)
+    X = torch.randn(5, 3)  # unbatched (steps, input)
     (y1, (h1, c1)), (y2, (h2, c2)) = ref(X), scratch(X)
     assert y2.shape == (5, 8) and h2.shape == (4, 4)
     for e, a in ((y1, y2), (h1, h2), (c1, c2)):
@@ -94,10 +95,12 @@ def test_inference_under_no_grad_matches_training_forward():
 
 def test_fused_manual_backward_passes_gradcheck():
     torch.manual_seed(2)
-    args = [torch.randn(4, 2, 12, dtype=torch.float64, requires_grad=True),
-            torch.randn(3, 12, dtype=torch.float64, requires_grad=True),
-            torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
-            torch.randn(2, 3, dtype=torch.float64, requires_grad=True)]
+    args = [
+        torch.randn(4, 2, 12, dtype=torch.float64, requires_grad=True),
+        torch.randn(3, 12, dtype=torch.float64, requires_grad=True),
+        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+        torch.randn(2, 3, dtype=torch.float64, requires_grad=True),
+    ]
     assert torch.autograd.gradcheck(fused_lstm_scan, args)
 
 
@@ -120,9 +123,9 @@ def test_dropout_only_between_layers():
     y_eval, (h_eval, _) = model(X)
     model.train()
     y_train, (h_train, _) = model(X)
-    assert torch.equal(h_train[0], h_eval[0])          # layer 0 sees undropped input
+    assert torch.equal(h_train[0], h_eval[0])  # layer 0 sees undropped input
     assert (y_train - y_eval).abs().max().item() > 1e-3  # layer 1 reads dropped-out features
-    single = FusedLSTM(3, 6, 1, dropout=0.5).train()   # no layer after the last: no dropout
+    single = FusedLSTM(3, 6, 1, dropout=0.5).train()  # no layer after the last: no dropout
     assert torch.equal(single(X)[0], single.eval()(X)[0])
 
 
@@ -200,8 +203,7 @@ def test_numpy_lstm_equals_torch_scratch_float64(form, batch):
     Xt = torch.tensor(X, requires_grad=True)
     state = tuple(torch.tensor(s[None], requires_grad=True) for s in (H0, C0))
     Y, (h_n, c_n) = model(Xt, state)
-    loss = (Y * torch.tensor(dH_all)).sum() + (h_n[0] * torch.tensor(dH_T)).sum() \
-        + (c_n[0] * torch.tensor(dC_T)).sum()
+    loss = (Y * torch.tensor(dH_all)).sum() + (h_n[0] * torch.tensor(dH_T)).sum() + (c_n[0] * torch.tensor(dC_T)).sum()
     loss.backward()
 
     tol = 1e-10  # float64 agrees to rounding (~1e-15); 1e-10 leaves margin

@@ -5,6 +5,7 @@ the workflows are checked against the GitHub-workflow JSON schema that ``check-j
 vendors from SchemaStore (written by neither us nor GitHub's runner), plus the keys the
 course relies on.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from notebook_tools import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -39,8 +39,11 @@ def uses(workflow: dict) -> list[str]:
 
 def schema_errors(*paths: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-         *map(str, paths)], capture_output=True, text=True, timeout=120)
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_workflows_match_the_github_workflow_schema():
@@ -64,7 +67,8 @@ def test_the_test_workflow_runs_the_readme_command_on_push_and_pull_requests():
     assert any(step.get("run", "").strip() == "make test" for step in steps(workflow))
     (job,) = workflow["jobs"].values()
     assert "3.11" in str(job.get("container", "")) or any(
-        str(s.get("with", {}).get("python-version")) == "3.11" for s in job["steps"])
+        str(s.get("with", {}).get("python-version")) == "3.11" for s in job["steps"]
+    )
     caches = [s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@")]
     assert any("~/.cache/pip" in str(s["with"]["path"]) for s in caches), "pip is not cached"
 
@@ -72,8 +76,7 @@ def test_the_test_workflow_runs_the_readme_command_on_push_and_pull_requests():
 def test_the_pages_workflow_builds_the_quick_book_and_deploys_it():
     workflow = load(PAGES)
     actions = [u.split("@")[0] for u in uses(workflow)]
-    for official in ("actions/configure-pages", "actions/upload-pages-artifact",
-                     "actions/deploy-pages"):
+    for official in ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages"):
         assert official in actions, f"pages.yml does not use {official}"
     assert any(step.get("run", "").strip() == "make book" for step in steps(workflow))
     assert workflow["permissions"]["pages"] == "write"

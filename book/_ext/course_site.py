@@ -10,6 +10,7 @@
 * Drop script tags that are added twice (sphinx-thebe registers its inline configuration
   once per read phase, and a second ``const THEBE_JS_URL`` is a JavaScript error).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,10 @@ def _theme_options(app, config) -> None:
     options = dict(config.html_theme_options or {})
     options["search_bar_text"] = "搜索本书……"
     config.html_theme_options = options
-    config.html_context = {**(config.html_context or {}), "default_mode": "light"}
+    config.html_context = {
+        **(config.html_context or {}),
+        "default_mode": "light",
+    }
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -49,8 +53,10 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     for script in scripts:
         # the second copy of an inline script has filename '' where the first has None
         attributes = getattr(script, "attributes", {})
-        key = (str(getattr(script, "filename", None) or ""),
-               tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        key = (
+            str(getattr(script, "filename", None) or ""),
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(script)

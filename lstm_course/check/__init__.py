@@ -6,6 +6,7 @@ reference implementation, prints ``✅ 通过`` on success and raises
 mismatch.  Checks live in topic modules of this package (one per chapter); every public
 name listed in a topic module's ``__all__`` is re-exported here.
 """
+
 from __future__ import annotations
 
 import importlib

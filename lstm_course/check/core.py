@@ -1,4 +1,5 @@
 """Shared machinery of the exercise self-checks: compare, explain in Chinese, stop early."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,8 +44,9 @@ def is_close(a, b) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, atol=1e-6, rtol=1e-5))
 
 
-def compare_with_hint(label: str, expected, actual, hint: Callable[[], str] | None = None, *,
-                      axes: str = "样本, 隐藏单元") -> None:
+def compare_with_hint(
+    label: str, expected, actual, hint: Callable[[], str] | None = None, *, axes: str = "样本, 隐藏单元"
+) -> None:
     """:func:`assert_close` plus what the position's axes mean and, on failure, a specific hint from ``hint()``."""
     try:
         assert_close(label, expected, actual)

@@ -8,6 +8,7 @@
 Every reference is measured on a real ``torch.nn.LSTM`` (PyTorch is imported when a check runs;
 importing this module needs NumPy only).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -92,8 +93,7 @@ def h_n_index(fn: Callable) -> None:
             finals = _layer_finals(lstm, X)
         for layer in range(L):
             for direction in range(D):
-                expected = [k for k in range(L * D)
-                            if torch.allclose(h_n[k], finals[layer][direction], atol=1e-12)]
+                expected = [k for k in range(L * D) if torch.allclose(h_n[k], finals[layer][direction], atol=1e-12)]
                 got = call_learner("h_n_index", fn, layer, direction, L, bi)
                 if not isinstance(got, int) or isinstance(got, bool):
                     try:
@@ -103,12 +103,16 @@ def h_n_index(fn: Callable) -> None:
                 if [got] != expected:
                     hint = ""
                     if bi and got == direction * L + layer:
-                        hint = ("你按“方向优先”排列了；PyTorch 按层优先：先是第 0 层的正向、反向，再是第 1 层的正向、反向……"
-                                "即 k = layer × 方向数 + direction。")
+                        hint = (
+                            "你按“方向优先”排列了；PyTorch 按层优先：先是第 0 层的正向、反向，再是第 1 层的正向、反向……"
+                            "即 k = layer × 方向数 + direction。"
+                        )
                     elif got == L * D + layer or got < 0:
                         hint = "行号从 0 开始，最底层是 layer 0。"
-                    raise CheckFailed(f"{_describe(L, bi)}：第 {layer} 层{_DIRECTION[direction]}的最终隐状态在 h_n[{expected[0]}]，"
-                                      f"你的结果是 {got}。{hint}")
+                    raise CheckFailed(
+                        f"{_describe(L, bi)}：第 {layer} 层{_DIRECTION[direction]}的最终隐状态在 h_n[{expected[0]}]，"
+                        f"你的结果是 {got}。{hint}"
+                    )
     passed("h_n_index 找对了每一层、每个方向的最终隐状态（5 组设置）。")
 
 
@@ -154,8 +158,10 @@ def stacked_parameter_count(fn: Callable) -> None:
                 hint = "PyTorch 每个门有两个偏置向量（bias_ih 与 bias_hh），共 8 × hidden_size 个偏置。"
             elif bi and got * 2 == expected:
                 hint = "双向时每一层有两套独立的参数。"
-            raise CheckFailed(f"input_size={x}, hidden_size={h}, {_describe(L, bi)}：nn.LSTM 有 {expected} 个参数，"
-                              f"你的结果是 {got}。{hint}")
+            raise CheckFailed(
+                f"input_size={x}, hidden_size={h}, {_describe(L, bi)}：nn.LSTM 有 {expected} 个参数，"
+                f"你的结果是 {got}。{hint}"
+            )
     passed("stacked_parameter_count 与 nn.LSTM 的参数量一致（5 组设置）。")
 
 
@@ -189,6 +195,8 @@ def receptive_field(fn: Callable) -> None:
                     hint = "别忘了位置 t 本身的输入。"
                 elif L > 1:
                     hint = "层数不改变能看到的范围：每一层都只把它下面一层同样范围的信息传上去。"
-                raise CheckFailed(f"steps={T}, t={t}, {_describe(L, bi)}：位置 {t} 的输出依赖输入位置 {expected}，"
-                                  f"你的结果是 {got}。{hint}")
+                raise CheckFailed(
+                    f"steps={T}, t={t}, {_describe(L, bi)}：位置 {t} 的输出依赖输入位置 {expected}，"
+                    f"你的结果是 {got}。{hint}"
+                )
     passed("receptive_field 与测得的雅可比矩阵一致（单向、双向，1 层与 2 层）。")

@@ -6,13 +6,14 @@ several shapes (batch 1 included) and, on the first mismatch, raises
 and, where a common mistake reproduces the numbers, that mistake.  Importing this module needs
 NumPy only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, call_learner, compare_with_hint, is_close, passed
+from lstm_course.check.core import CheckFailed, call_learner, compare_with_hint, is_close, passed
 from lstm_course.numpy import gru as ref
 from lstm_course.numpy.lstm import sigmoid
 
@@ -24,10 +25,15 @@ _SYMBOL = {"r": "R_t", "z": "Z_t", "h": "H̃_t"}
 _FORMULA = {
     "r": "R_t = σ(X_t @ W_xr + H_{t-1} @ W_hr + b_r)",
     "z": "Z_t = σ(X_t @ W_xz + H_{t-1} @ W_hz + b_z)",
-    "h": {"textbook": "H̃_t = tanh(X_t @ W_xh + (R_t ⊙ H_{t-1}) @ W_hh + b_h)",
-          "framework": "H̃_t = tanh(X_t @ W_xh + b_h + R_t ⊙ (H_{t-1} @ W_hh + b_hh))"},
+    "h": {
+        "textbook": "H̃_t = tanh(X_t @ W_xh + (R_t ⊙ H_{t-1}) @ W_hh + b_h)",
+        "framework": "H̃_t = tanh(X_t @ W_xh + b_h + R_t ⊙ (H_{t-1} @ W_hh + b_hh))",
+    },
 }
-_VARIANT_ZH = {"textbook": "教科书形式（重置门作用在矩阵乘法之前）", "framework": "框架形式（重置门作用在矩阵乘法之后）"}
+_VARIANT_ZH = {
+    "textbook": "教科书形式（重置门作用在矩阵乘法之前）",
+    "framework": "框架形式（重置门作用在矩阵乘法之后）",
+}
 
 
 def _check_variant(variant: str) -> None:
@@ -58,12 +64,14 @@ def _gate_hint(g: str, actual, gates, X_t, H_prev, params, variant: str) -> str:
     name = ref.GATE_NAMES_ZH[g]
     for other in ("r", "z"):
         if g != "h" and other != g and is_close(actual, gates[other]):
-            return (f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}相同——是不是把 W_x{other}、W_h{other}、b_{other} "
-                    f"用在了{name}上？")
+            return (
+                f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}相同——是不是把 W_x{other}、W_h{other}、b_{other} "
+                f"用在了{name}上？"
+            )
     if g == "h":
         other = "framework" if variant == "textbook" else "textbook"
         if is_close(actual, _candidate(X_t, H_prev, gates["r"], params, other)):
-            return (f"你写的是{_VARIANT_ZH[other]}，这里要求{_VARIANT_ZH[variant]}。公式：{_FORMULA['h'][variant]}。")
+            return f"你写的是{_VARIANT_ZH[other]}，这里要求{_VARIANT_ZH[variant]}。公式：{_FORMULA['h'][variant]}。"
         if is_close(actual, np.tanh(X_t @ params["W_xh"] + H_prev @ params["W_hh"] + params["b_h"])):
             return "候选隐状态里漏掉了重置门 R_t。公式：" + _FORMULA["h"][variant] + "。"
         return "公式：" + _FORMULA["h"][variant] + "。"
@@ -78,8 +86,10 @@ def _gate_hint(g: str, actual, gates, X_t, H_prev, params, variant: str) -> str:
 def _update_hint(actual, gates, H_prev) -> str:
     Z, H_tilde = gates["z"], gates["h"]
     if is_close(actual, (1 - Z) * H_prev + Z * H_tilde):
-        return ("更新门的两个系数弄反了：本书（与 d2l、PyTorch、Keras 一致）写作 H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t，"
-                "Z_t 接近 1 时保留旧状态。")
+        return (
+            "更新门的两个系数弄反了：本书（与 d2l、PyTorch、Keras 一致）写作 H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t，"
+            "Z_t 接近 1 时保留旧状态。"
+        )
     if is_close(actual, H_tilde):
         return "忘了用更新门混合旧状态：H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t。"
     return "三个门都正确，问题在更新公式 H_t = Z_t ⊙ H_{t-1} + (1 − Z_t) ⊙ H̃_t（⊙ 在 NumPy 里是 *）。"
@@ -100,21 +110,33 @@ def gru_step(fn: Callable, *, variant: str = "textbook") -> None:
         result = call_learner("gru_step", fn, X_t.copy(), H_prev.copy(), _copies(params))
         if isinstance(result, (tuple, list)):
             if len(result) != 2 or not isinstance(result[1], Mapping):
-                raise CheckFailed("gru_step 应返回 H_t 或 (H_t, gates)，其中 gates 是字典 {'r', 'z', 'h'}；"
-                                  f"你的函数返回了长度为 {len(result)} 的 {type(result).__name__}。")
+                raise CheckFailed(
+                    "gru_step 应返回 H_t 或 (H_t, gates)，其中 gates 是字典 {'r', 'z', 'h'}；"
+                    f"你的函数返回了长度为 {len(result)} 的 {type(result).__name__}。"
+                )
             H_t, gates = result
             for g in ("r", "z", "h"):
                 if g not in gates:
                     raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'r', 'z', 'h'。")
-                compare_with_hint(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
-                         lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, H_prev, params, variant))
+                compare_with_hint(
+                    f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
+                    gates_ref[g],
+                    gates[g],
+                    lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, H_prev, params, variant),
+                )
         else:
             H_t = result
         with_gates = isinstance(result, (tuple, list))
-        compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t,
-                 lambda: _update_hint(H_t, gates_ref, H_prev)
-                 if with_gates or _is_update_mistake(H_t, gates_ref, H_prev)
-                 else _step_hint(H_t, X_t, H_prev, params, variant))
+        compare_with_hint(
+            f"隐状态 H_t{where}",
+            H_ref,
+            H_t,
+            lambda: (
+                _update_hint(H_t, gates_ref, H_prev)
+                if with_gates or _is_update_mistake(H_t, gates_ref, H_prev)
+                else _step_hint(H_t, X_t, H_prev, params, variant)
+            ),
+        )
     passed(f"gru_step（{_VARIANT_ZH[variant]}）与参考实现一致（3 组不同形状，含批量 1）。")
 
 
@@ -149,8 +171,15 @@ def gru_step_backward(fn: Callable, *, variant: str = "textbook") -> None:
         _, gates = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
         dH_t = rng.normal(size=(b, h))
         expected = ref.gru_step_backward(dH_t, X_t, H_prev, gates, params, variant=variant)
-        actual = call_learner("gru_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(),
-                       {g: v.copy() for g, v in gates.items()}, _copies(params))
+        actual = call_learner(
+            "gru_step_backward",
+            fn,
+            dH_t.copy(),
+            X_t.copy(),
+            H_prev.copy(),
+            {g: v.copy() for g, v in gates.items()},
+            _copies(params),
+        )
         if not isinstance(actual, Mapping):
             raise CheckFailed(f"gru_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
         missing = [k for k in expected if k not in actual]
@@ -171,8 +200,9 @@ def gru_step_backward(fn: Callable, *, variant: str = "textbook") -> None:
         for name in ref.param_names(variant):
             prefix = name[:3] if name[:3] in _GRAD_ZH else "b_"
             label = f"∂L/∂{name}（{_GRAD_ZH.get(prefix, '偏置')}）{where}"
-            compare_with_hint(label, expected[name], actual[name],
-                     axes="隐藏单元," if name.startswith("b_") else "行, 列")
+            compare_with_hint(
+                label, expected[name], actual[name], axes="隐藏单元," if name.startswith("b_") else "行, 列"
+            )
     passed(f"gru_step_backward（{_VARIANT_ZH[variant]}）与参考实现一致（3 组不同形状，含批量 1）。")
 
 
@@ -191,6 +221,8 @@ def gru_parameter_count(fn: Callable) -> None:
                     hint = "框架形式的候选隐状态有两个偏置：b_h 在矩阵乘法外，b_hh 在重置门的乘积里，不能合并。"
                 elif actual == 4 * (d * h + h * h + h) - (h if variant == "textbook" else 0):
                     hint = "GRU 有三组权重（重置门、更新门、候选隐状态），不是 LSTM 的四组。"
-                raise CheckFailed(f"gru_parameter_count（d={d}，h={h}，{variant}）：应为 {expected}，你的结果是 {actual}。"
-                                  + (f"提示：{hint}" if hint else ""))
+                raise CheckFailed(
+                    f"gru_parameter_count（d={d}，h={h}，{variant}）：应为 {expected}，你的结果是 {actual}。"
+                    + (f"提示：{hint}" if hint else "")
+                )
     passed("gru_parameter_count 对两种形式都正确。")

@@ -3,6 +3,7 @@ of a vocabulary, and perplexity with a softmax temperature.
 
 Importing this module needs NumPy only.
 """
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,15 @@ from lstm_course.data.vocab import Vocab
 __all__ = ["sequential_batch_count", "random_batch_count", "unk_fraction", "temperature_perplexity"]
 
 # (corpus length N, batch size B, steps T, offset o): small, odd sizes so off-by-one errors show.
-_BATCH_CASES = ((1000, 4, 7, 3), (1000, 4, 7, 0), (1000, 4, 7, 7), (357, 5, 6, 2), (10_000, 32, 35, 11),
-                (260, 3, 9, 9), (281, 4, 7, 1))
+_BATCH_CASES = (
+    (1000, 4, 7, 3),
+    (1000, 4, 7, 0),
+    (1000, 4, 7, 7),
+    (357, 5, 6, 2),
+    (10_000, 32, 35, 11),
+    (260, 3, 9, 9),
+    (281, 4, 7, 1),
+)
 
 
 class _FixedOffset(random.Random):
@@ -32,20 +40,21 @@ class _FixedOffset(random.Random):
         return self.offset
 
 
-
 def _check_counts(name: str, fn: Callable, count_batches: Callable[[int, int, int, int], int]) -> None:
     for N, B, T, o in _BATCH_CASES:
         expected = count_batches(N, B, T, o)
         actual = call_learner(name, fn, N, B, T, o)
         if actual != expected:
-            raise CheckFailed(f"{name}：N={N}, B={B}, T={T}, 偏移 o={o} 时迭代器产生 {expected} 个小批量，"
-                              f"你的公式给出 {actual}。")
+            raise CheckFailed(
+                f"{name}：N={N}, B={B}, T={T}, 偏移 o={o} 时迭代器产生 {expected} 个小批量，你的公式给出 {actual}。"
+            )
 
 
 def sequential_batch_count(fn: Callable[[int, int, int, int], int]) -> None:
     """Check ``fn(N, B, T, offset) -> int`` against the batches ``seq_data_iter_sequential`` yields."""
-    _check_counts("顺序分区的小批量数", fn, lambda N, B, T, o: sum(
-        1 for _ in seq_data_iter_sequential(range(N), B, T, offset=o)))
+    _check_counts(
+        "顺序分区的小批量数", fn, lambda N, B, T, o: sum(1 for _ in seq_data_iter_sequential(range(N), B, T, offset=o))
+    )
     passed(f"顺序分区的小批量数与迭代器一致（{len(_BATCH_CASES)} 组 N、B、T、偏移）。")
 
 
@@ -55,11 +64,15 @@ def random_batch_count(fn: Callable[[int, int, int, int], int]) -> None:
     ``offset`` is the number of tokens dropped from the front (``seq_data_iter_random`` draws it
     from ``[0, T - 1]``; here it is fixed, and cases with ``offset == T`` use ``T - 1``).
     """
+
     def iterator_count(N: int, B: int, T: int, o: int) -> int:
         return sum(1 for _ in seq_data_iter_random(range(N), B, T, rng=_FixedOffset(o)))
 
-    _check_counts("随机采样的小批量数", lambda N, B, T, o: fn(N, B, T, min(o, T - 1)),
-                  lambda N, B, T, o: iterator_count(N, B, T, min(o, T - 1)))
+    _check_counts(
+        "随机采样的小批量数",
+        lambda N, B, T, o: fn(N, B, T, min(o, T - 1)),
+        lambda N, B, T, o: iterator_count(N, B, T, min(o, T - 1)),
+    )
     passed(f"随机采样的小批量数与迭代器一致（{len(_BATCH_CASES)} 组 N、B、T、偏移）。")
 
 
@@ -67,7 +80,7 @@ def unk_fraction(fn: Callable[[Sequence[str], int], float]) -> None:
     """Check ``fn(tokens, min_freq) -> float``: the share of ``tokens`` a ``Vocab(tokens, min_freq)`` maps to ``<unk>``."""
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(60)]
-    weights = 1.0 / np.arange(1, len(words) + 1)          # Zipf-like: many rare words
+    weights = 1.0 / np.arange(1, len(words) + 1)  # Zipf-like: many rare words
     for size, min_freq in ((400, 1), (400, 3), (1500, 5), (50, 2)):
         tokens = list(rng.choice(words, size=size, p=weights / weights.sum()))
         vocab = Vocab(tokens, min_freq=min_freq)
@@ -95,6 +108,7 @@ def temperature_perplexity(fn: Callable[[np.ndarray, np.ndarray, float], float])
         targets = rng.integers(0, vocab_size, size=n)
         expected = _reference_perplexity(logits, targets, tau)
         actual = call_learner("temperature_perplexity", fn, logits.copy(), targets.copy(), tau)
-        assert_close(f"困惑度（n={n}，词表 {vocab_size}，τ={tau}，logits 尺度 {scale}）", expected, actual,
-                     rtol=1e-6, atol=1e-9)
+        assert_close(
+            f"困惑度（n={n}，词表 {vocab_size}，τ={tau}，logits 尺度 {scale}）", expected, actual, rtol=1e-6, atol=1e-9
+        )
     passed("带温度的困惑度与参考实现一致（含 logits 很大、需要数值稳定的情形）。")

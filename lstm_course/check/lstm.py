@@ -6,13 +6,14 @@ inputs of several shapes (batch 1 included) and, on the first mismatch, raises
 or gradient, the element, and — where a common mistake explains the numbers — that mistake.
 Importing this module needs NumPy only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from lstm_course.check.core import CheckFailed, assert_close, call_learner, compare_with_hint, is_close, passed
+from lstm_course.check.core import CheckFailed, call_learner, compare_with_hint, is_close, passed
 from lstm_course.numpy import lstm as ref
 
 __all__ = ["lstm_step", "lstm_step_backward", "lstm_forward"]
@@ -51,13 +52,16 @@ def _gate_hint(g: str, actual, gates: Mapping[str, np.ndarray], X_t, H_prev, par
     name = ref.GATE_NAMES_ZH[g]
     for other in ("i", "f", "o", "c"):
         if other != g and is_close(actual, gates[other]):
-            return (f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}完全相同——是不是把 W_x{other}、W_h{other}、"
-                    f"b_{other} 用在了{name}上？每个门都有自己的一组参数。")
+            return (
+                f"你的{name}与参考实现的{ref.GATE_NAMES_ZH[other]}完全相同——是不是把 W_x{other}、W_h{other}、"
+                f"b_{other} 用在了{name}上？每个门都有自己的一组参数。"
+            )
     z = _pre(g, X_t, H_prev, params)
     wrong_act, right_act, act_name = (ref.sigmoid, np.tanh, "tanh") if g == "c" else (np.tanh, ref.sigmoid, "sigmoid")
     if is_close(actual, wrong_act(z)):
-        return (f"{name}应使用 {act_name}：" + ("候选记忆元取值在 -1 到 1 之间。" if g == "c"
-                                                else "门的取值在 0 到 1 之间，表示“放行多少”。"))
+        return f"{name}应使用 {act_name}：" + (
+            "候选记忆元取值在 -1 到 1 之间。" if g == "c" else "门的取值在 0 到 1 之间，表示“放行多少”。"
+        )
     if is_close(actual, right_act(_pre(g, X_t, H_prev, params, with_h=False))):
         return f"漏掉了上一时间步隐状态的贡献 H_{{t-1}} @ W_h{g}。"
     if is_close(actual, right_act(X_t @ params[f"W_x{g}"] + H_prev @ params[f"W_h{g}"])):
@@ -85,8 +89,10 @@ def _hidden_hint(actual, gates, C_t) -> str:
         return "忘了 tanh：H_t = o_t ⊙ tanh(C_t)。"
     if is_close(actual, np.tanh(C_t)):
         return "忘了乘输出门 o_t：H_t = o_t ⊙ tanh(C_t)。"
-    return (f"C_t 已经正确，问题在 H_t = o_t ⊙ tanh(C_t)：检查输出门（{_FORMULA['o']}），"
-            "以及 tanh 里用的是否是本步更新后的 C_t。")
+    return (
+        f"C_t 已经正确，问题在 H_t = o_t ⊙ tanh(C_t)：检查输出门（{_FORMULA['o']}），"
+        "以及 tanh 里用的是否是本步更新后的 C_t。"
+    )
 
 
 def lstm_step(fn: Callable) -> None:
@@ -102,9 +108,12 @@ def lstm_step(fn: Callable) -> None:
         where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
         result = call_learner("lstm_step", fn, X_t.copy(), (state[0].copy(), state[1].copy()), _copies(params))
         if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
-            raise CheckFailed("lstm_step 应返回 (H_t, C_t) 或 (H_t, C_t, gates)，"
-                              f"你的函数返回了 {type(result).__name__}"
-                              + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "") + "。")
+            raise CheckFailed(
+                "lstm_step 应返回 (H_t, C_t) 或 (H_t, C_t, gates)，"
+                f"你的函数返回了 {type(result).__name__}"
+                + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
+                + "。"
+            )
         H_t, C_t = result[0], result[1]
         if len(result) == 3:
             gates = result[2]
@@ -113,14 +122,27 @@ def lstm_step(fn: Callable) -> None:
             for g in _ORDER:
                 if g not in gates:
                     raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'i', 'f', 'o', 'c'。")
-                compare_with_hint(f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}", gates_ref[g], gates[g],
-                         lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, state[0], params))
-            compare_with_hint(f"细胞状态 C_t{where}", C_ref, C_t,
-                     lambda: "四个门都正确，问题在更新公式。" + _cell_hint(C_t, gates_ref, state[1]))
+                compare_with_hint(
+                    f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
+                    gates_ref[g],
+                    gates[g],
+                    lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, state[0], params),
+                )
+            compare_with_hint(
+                f"细胞状态 C_t{where}",
+                C_ref,
+                C_t,
+                lambda: "四个门都正确，问题在更新公式。" + _cell_hint(C_t, gates_ref, state[1]),
+            )
         else:
-            compare_with_hint(f"细胞状态 C_t{where}", C_ref, C_t,
-                     lambda: _cell_hint(C_t, gates_ref, state[1], specific_only=True)
-                     or _diagnose_cell(fn, X_t, state, params))
+            compare_with_hint(
+                f"细胞状态 C_t{where}",
+                C_ref,
+                C_t,
+                lambda: (
+                    _cell_hint(C_t, gates_ref, state[1], specific_only=True) or _diagnose_cell(fn, X_t, state, params)
+                ),
+            )
         compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t, lambda: _hidden_hint(H_t, gates_ref, C_ref))
     passed("lstm_step 与参考实现一致（3 组不同形状，含批量 1）。")
 
@@ -135,10 +157,14 @@ def _diagnose_cell(fn: Callable, X_t, state, params) -> str:
     except Exception:  # noqa: BLE001 - only a hint; the mismatch itself is already reported
         return "返回门的字典 (H_t, C_t, gates) 可以让检查指出是哪一个门出错。"
     if is_close(C_zero, C_ref):
-        return ("令 C_{t-1} = 0 时你的 C_t 正确，所以 i_t ⊙ C̃_t 这一项没问题，错在遗忘门 f_t ⊙ C_{t-1} 这一项。"
-                "返回门的字典 (H_t, C_t, gates) 可以得到更具体的提示。")
-    return ("令 C_{t-1} = 0 时你的 C_t 仍然不对，所以错在输入门 i_t 或候选记忆元 C̃_t（i_t ⊙ C̃_t 这一项）。"
-            "返回门的字典 (H_t, C_t, gates) 可以得到更具体的提示。")
+        return (
+            "令 C_{t-1} = 0 时你的 C_t 正确，所以 i_t ⊙ C̃_t 这一项没问题，错在遗忘门 f_t ⊙ C_{t-1} 这一项。"
+            "返回门的字典 (H_t, C_t, gates) 可以得到更具体的提示。"
+        )
+    return (
+        "令 C_{t-1} = 0 时你的 C_t 仍然不对，所以错在输入门 i_t 或候选记忆元 C̃_t（i_t ⊙ C̃_t 这一项）。"
+        "返回门的字典 (H_t, C_t, gates) 可以得到更具体的提示。"
+    )
 
 
 _GRAD_NAMES = {"W_x": "输入权重", "W_h": "循环权重", "b_": "偏置"}
@@ -157,9 +183,17 @@ def lstm_step_backward(fn: Callable) -> None:
         H_t, C_t, gates = ref.lstm_step(X_t, state, params, return_gates=True)
         dH_t, dC_t = rng.normal(size=(b, h)), rng.normal(size=(b, h))
         expected = ref.lstm_step_backward(dH_t, dC_t, X_t, state, gates, C_t, params)
-        actual = call_learner("lstm_step_backward", fn, dH_t.copy(), dC_t.copy(), X_t.copy(),
-                       (state[0].copy(), state[1].copy()), {g: v.copy() for g, v in gates.items()},
-                       C_t.copy(), _copies(params))
+        actual = call_learner(
+            "lstm_step_backward",
+            fn,
+            dH_t.copy(),
+            dC_t.copy(),
+            X_t.copy(),
+            (state[0].copy(), state[1].copy()),
+            {g: v.copy() for g, v in gates.items()},
+            C_t.copy(),
+            _copies(params),
+        )
         if not isinstance(actual, Mapping):
             raise CheckFailed(f"lstm_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
         missing = [k for k in expected if k not in actual]
@@ -177,16 +211,32 @@ def lstm_step_backward(fn: Callable) -> None:
                 return "dC_{t-1} 还要乘遗忘门 f_t：∂C_t/∂C_{t-1} = diag(f_t)。"
             return "dC_{t-1} = (dC_t + dH_t ⊙ o_t ⊙ (1 − tanh²C_t)) ⊙ f_t。"
 
-        compare_with_hint(f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint)
+        compare_with_hint(
+            f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint
+        )
         for g in _ORDER:
             for prefix, what in _GRAD_NAMES.items():
                 key = f"{prefix}{g}"
-                compare_with_hint(f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}", expected[key], actual[key],
-                         lambda key=key: _transpose_hint(expected[key], actual[key]), axes=_GRAD_AXES[prefix])
-        compare_with_hint(f"梯度 dX（对输入 X_t）{where}", expected["X"], actual["X"],
-                 lambda: "四个门都要把梯度传回输入：dX_t = Σ_g dZ_g @ W_xg.T。", axes="样本, 输入维")
-        compare_with_hint(f"梯度 dH_prev（对上一步隐状态）{where}", expected["H_prev"], actual["H_prev"],
-                 lambda: "四个门都要把梯度传回隐状态：dH_{t-1} = Σ_g dZ_g @ W_hg.T。")
+                compare_with_hint(
+                    f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}",
+                    expected[key],
+                    actual[key],
+                    lambda key=key: _transpose_hint(expected[key], actual[key]),
+                    axes=_GRAD_AXES[prefix],
+                )
+        compare_with_hint(
+            f"梯度 dX（对输入 X_t）{where}",
+            expected["X"],
+            actual["X"],
+            lambda: "四个门都要把梯度传回输入：dX_t = Σ_g dZ_g @ W_xg.T。",
+            axes="样本, 输入维",
+        )
+        compare_with_hint(
+            f"梯度 dH_prev（对上一步隐状态）{where}",
+            expected["H_prev"],
+            actual["H_prev"],
+            lambda: "四个门都要把梯度传回隐状态：dH_{t-1} = Σ_g dZ_g @ W_hg.T。",
+        )
     passed("lstm_step_backward 的 15 个梯度都与参考实现一致（3 组不同形状，含批量 1）。")
 
 
@@ -217,11 +267,15 @@ def lstm_forward(fn: Callable) -> None:
         if np.shape(H_all) != H_ref.shape:
             raise CheckFailed(f"H_all 的形状应为 {H_ref.shape}（时间步, 批量, 隐藏维），你的是 {np.shape(H_all)}。")
         for t in range(X.shape[0]):
+
             def hint(t=t) -> str:
                 if t == 0:
                     return "第一步就不一致：检查是否用了给定的初始状态 (H0, C0)。"
                 return f"前 {t} 步都正确：检查是否把第 {t - 1} 步得到的 (H, C) 都传给了下一步。"
+
             compare_with_hint(f"第 {t} 个时间步的 H_t{where}", H_ref[t], np.asarray(H_all)[t], hint)
         compare_with_hint(f"最终隐状态 H_T{where}", H_T, H_last)
-        compare_with_hint(f"最终细胞状态 C_T{where}", C_T, C_last, lambda: "返回的应是最后一步的 C_t，而不是初始的 C0。")
+        compare_with_hint(
+            f"最终细胞状态 C_T{where}", C_T, C_last, lambda: "返回的应是最后一步的 C_t，而不是初始的 C0。"
+        )
     passed("lstm_forward 与参考实现一致（3 组不同形状，含批量 1）。")

@@ -6,6 +6,7 @@ Each check calls the learner's function on several sizes, compares it with
 (the factor 2 of a multiply-add, the number of gates, the input part ``X``, the training factor 3).
 Importing this module needs NumPy only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,7 +32,9 @@ def _flops_hint(cell: str, X: int, H: int, actual: float, train: bool) -> str:
         factor * 2 * G * (X + H) ** 2: "输出维度是 H，不是 X+H：每个门把 X+H 个输入变成 H 个输出。",
     }
     if train:
-        candidates[expected // 3] = "这是前向的计算量；训练还要两次同样大小的乘法（对输入求梯度、对权重求梯度），共 3 倍。"
+        candidates[expected // 3] = (
+            "这是前向的计算量；训练还要两次同样大小的乘法（对输入求梯度、对权重求梯度），共 3 倍。"
+        )
         candidates[2 * expected // 3] = "训练是前向的 3 倍，不是 2 倍：反向传播要对输入和对权重各做一次乘法。"
     for value, hint in candidates.items():
         if value != expected and abs(actual - value) <= 1e-9 * max(1.0, abs(value)):
@@ -41,7 +44,7 @@ def _flops_hint(cell: str, X: int, H: int, actual: float, train: bool) -> str:
 
 def _check_flops(fn: Callable, cell: str, *, train_arg: bool) -> None:
     for X, H in _SIZES:
-        for train in ((False, True) if train_arg else (False,)):
+        for train in (False, True) if train_arg else (False,):
             actual = call_learner("FLOPs", fn, X, H, train=train) if train_arg else call_learner("FLOPs", fn, X, H)
             try:
                 actual = float(actual)
@@ -50,8 +53,10 @@ def _check_flops(fn: Callable, cell: str, *, train_arg: bool) -> None:
             expected = flops_per_token(cell, X, H, train=train)
             if abs(actual - expected) > 1e-9 * expected:
                 what = "训练" if train else "前向"
-                raise CheckFailed(f"X={X}, H={H} 时每个词元的{what}计算量应为 {expected:,} FLOPs，你的结果是 "
-                                  f"{actual:,.6g}。提示：{_flops_hint(cell, X, H, actual, train)}")
+                raise CheckFailed(
+                    f"X={X}, H={H} 时每个词元的{what}计算量应为 {expected:,} FLOPs，你的结果是 "
+                    f"{actual:,.6g}。提示：{_flops_hint(cell, X, H, actual, train)}"
+                )
 
 
 def lstm_flops(fn: Callable) -> None:
@@ -92,6 +97,8 @@ def peak_fraction(fn: Callable) -> None:
             hint = "训练时每个词元的计算量是前向的 3 倍。"
         else:
             hint = "比例 = 词元/秒 × 每个词元的 FLOPs ÷ (峰值 GFLOP/s × 1e9)。"
-        raise CheckFailed(f"词元/秒={tokens:,.0f}, X={X}, H={H}, 峰值={peak} GFLOP/s, 训练={train} 时比例应为 "
-                          f"{expected:.4f}，你的结果是 {actual:.6g}。提示：{hint}")
+        raise CheckFailed(
+            f"词元/秒={tokens:,.0f}, X={X}, H={H}, 峰值={peak} GFLOP/s, 训练={train} 时比例应为 "
+            f"{expected:.4f}，你的结果是 {actual:.6g}。提示：{hint}"
+        )
     passed("峰值比例的计算正确。")

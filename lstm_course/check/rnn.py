@@ -3,6 +3,7 @@ spectral-radius scaling, the adding-problem data and global-norm clipping.
 
 Importing this module needs NumPy only; :func:`clip_grad_norm` imports PyTorch when it runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,12 +13,17 @@ import numpy as np
 from lstm_course.check.core import CheckFailed, assert_close, call_learner, passed
 from lstm_course.numpy import rnn as ref
 
-__all__ = ["rnn_step", "rnn_step_backward", "rnn_parameter_count", "scale_spectral_radius",
-           "adding_batch", "clip_grad_norm"]
+__all__ = [
+    "rnn_step",
+    "rnn_step_backward",
+    "rnn_parameter_count",
+    "scale_spectral_radius",
+    "adding_batch",
+    "clip_grad_norm",
+]
 
 # (input_size, hidden_size, output_size, batch): non-square on purpose, so transposes show up.
 _SIZES = ((3, 4, 2, 2), (5, 2, 3, 1), (1, 6, 1, 3))
-
 
 
 def rnn_step(fn: Callable) -> None:
@@ -27,8 +33,11 @@ def rnn_step(fn: Callable) -> None:
         params = ref.init_rnn_params(d, h, rng=rng, scale=0.8)
         X_t, H_prev = rng.normal(size=(b, d)), rng.uniform(-1, 1, size=(b, h))
         expected = ref.rnn_step(X_t, H_prev, params)
-        assert_close(f"H_t（输入维 {d}，隐藏维 {h}，批量 {b}）", expected,
-                     call_learner("rnn_step", fn, X_t.copy(), H_prev.copy(), dict(params)))
+        assert_close(
+            f"H_t（输入维 {d}，隐藏维 {h}，批量 {b}）",
+            expected,
+            call_learner("rnn_step", fn, X_t.copy(), H_prev.copy(), dict(params)),
+        )
     passed("rnn_step 与参考实现一致（3 组不同形状）。")
 
 
@@ -41,8 +50,7 @@ def rnn_step_backward(fn: Callable) -> None:
         H_t = ref.rnn_step(X_t, H_prev, params)
         dH_t = rng.normal(size=(b, h))
         expected = ref.rnn_step_backward(dH_t, X_t, H_prev, H_t, params)
-        actual = call_learner("rnn_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(), H_t.copy(),
-                       dict(params))
+        actual = call_learner("rnn_step_backward", fn, dH_t.copy(), X_t.copy(), H_prev.copy(), H_t.copy(), dict(params))
         if not isinstance(actual, dict):
             raise CheckFailed(f"rnn_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
         for key, value in expected.items():
@@ -58,8 +66,9 @@ def rnn_parameter_count(fn: Callable) -> None:
         expected = sum(a.size for a in ref.init_rnn_params(d, h, o, seed=0).values())
         actual = call_learner("rnn_parameter_count", fn, d, h, o)
         if actual != expected:
-            raise CheckFailed(f"d={d}, h={h}, o={o} 时参数量应为 {expected}，你的结果是 {actual}。"
-                              "别忘了偏置 b_h 和 b_q。")
+            raise CheckFailed(
+                f"d={d}, h={h}, o={o} 时参数量应为 {expected}，你的结果是 {actual}。别忘了偏置 b_h 和 b_q。"
+            )
     passed("参数量公式正确。")
 
 

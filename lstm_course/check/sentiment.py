@@ -2,6 +2,7 @@
 
 Importing this module needs NumPy only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -14,14 +15,13 @@ from lstm_course.check.core import CheckFailed, assert_close, call_learner, pass
 __all__ = ["mcnemar", "best_threshold"]
 
 
-
 def _reference_mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> tuple[float, float]:
     b = int((correct_a & ~correct_b).sum())
     c = int((~correct_a & correct_b).sum())
     if b + c == 0:
         return 0.0, 1.0
     stat = (abs(b - c) - 1) ** 2 / (b + c)
-    return stat, 2 * (1 - NormalDist().cdf(stat ** 0.5))
+    return stat, 2 * (1 - NormalDist().cdf(stat**0.5))
 
 
 def mcnemar(fn: Callable[[np.ndarray, np.ndarray], tuple[float, float]]) -> None:

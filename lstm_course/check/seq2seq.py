@@ -2,6 +2,7 @@
 
 The learner's functions take and return ``torch`` tensors; torch is imported when a check runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -9,6 +9,7 @@ References: :func:`lstm_course.convert.lstm_from_torch_state_dict`, a real ``tor
 real :class:`~lstm_course.experiments.streaming.TransformerStreamer` (PyTorch is imported when a
 check runs; importing this module needs NumPy only).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -24,10 +25,12 @@ _GATE_ZH = {"i": "输入门", "f": "遗忘门", "o": "输出门", "c": "候选�
 
 def _torch_state(input_size: int, hidden_size: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    return {"weight_ih_l0": rng.normal(size=(4 * hidden_size, input_size)),
-            "weight_hh_l0": rng.normal(size=(4 * hidden_size, hidden_size)),
-            "bias_ih_l0": rng.normal(size=4 * hidden_size),
-            "bias_hh_l0": rng.normal(size=4 * hidden_size)}
+    return {
+        "weight_ih_l0": rng.normal(size=(4 * hidden_size, input_size)),
+        "weight_hh_l0": rng.normal(size=(4 * hidden_size, hidden_size)),
+        "bias_ih_l0": rng.normal(size=4 * hidden_size),
+        "bias_hh_l0": rng.normal(size=4 * hidden_size),
+    }
 
 
 def _same(a, b) -> bool:
@@ -40,14 +43,18 @@ def _layout_hint(name: str, actual, expected: Mapping[str, np.ndarray], state: M
     kind, gate = name[:-1], name[-1]
     for other in "ifoc":
         if other != gate and _same(actual, expected[f"{kind}{other}"]):
-            return (f"你的 {name} 其实是{_GATE_ZH[other]}的参数：PyTorch 按 i、f、g(=c)、o 的顺序堆叠四个门，"
-                    "d2l 列参数的顺序 i、f、o、c 与它不同。")
+            return (
+                f"你的 {name} 其实是{_GATE_ZH[other]}的参数：PyTorch 按 i、f、g(=c)、o 的顺序堆叠四个门，"
+                "d2l 列参数的顺序 i、f、o、c 与它不同。"
+            )
     if kind in ("W_x", "W_h") and _same(np.asarray(actual).T, expected[name]):
-        return f"你的 {name} 差一个转置：PyTorch 的权重是 (4h, 输入) 并计算 W x，d2l 的 {name} 是 (输入, h) 并计算 X @ W。"
+        return (
+            f"你的 {name} 差一个转置：PyTorch 的权重是 (4h, 输入) 并计算 W x，d2l 的 {name} 是 (输入, h) 并计算 X @ W。"
+        )
     if kind == "b_":
         h = len(expected[name])
         k = "ifco".index(gate)
-        if _same(actual, state["bias_ih_l0"][k * h:(k + 1) * h]):
+        if _same(actual, state["bias_ih_l0"][k * h : (k + 1) * h]):
             return "你只取了 bias_ih：方程里出现的是 bias_ih 与 bias_hh 之和。"
     return ""
 
@@ -63,8 +70,14 @@ def torch_lstm_to_d2l(fn: Callable) -> None:
         state = _torch_state(d, h, seed)
         expected = lstm_from_torch_state_dict(state)[0]
         arrays = {k: v.copy() for k, v in state.items()}
-        actual = call_learner("torch_lstm_to_d2l", fn, arrays["weight_ih_l0"], arrays["weight_hh_l0"],
-                              arrays["bias_ih_l0"], arrays["bias_hh_l0"])
+        actual = call_learner(
+            "torch_lstm_to_d2l",
+            fn,
+            arrays["weight_ih_l0"],
+            arrays["weight_hh_l0"],
+            arrays["bias_ih_l0"],
+            arrays["bias_hh_l0"],
+        )
         if not isinstance(actual, Mapping):
             raise CheckFailed(f"应返回一个字典（键为 W_xi、W_hi、b_i 等），你的结果是 {type(actual).__name__}。")
         missing = [name for name in expected if name not in actual]
@@ -95,7 +108,7 @@ def lstm_state_bytes(fn: Callable) -> None:
         if actual != expected:
             case = f"num_layers={layers}, hidden_size={hidden}, batch={batch}, bidirectional={bidirectional}"
             hint = ""
-            if bidirectional and actual * 2 == expected:   # the one-direction cases came first
+            if bidirectional and actual * 2 == expected:  # the one-direction cases came first
                 hint = "双向时每一层有两个方向，各有自己的 h 和 c。"
             elif actual * 2 == expected:
                 hint = "LSTM 的状态有两部分：隐状态 h 和记忆元 c。"

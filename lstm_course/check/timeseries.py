@@ -3,6 +3,7 @@
 Importing this module needs NumPy only; the references are the definitions in
 :mod:`lstm_course.timeseries` (which the unit tests check against statsmodels).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,8 +26,9 @@ def mase(fn: Callable[[np.ndarray, np.ndarray, np.ndarray], float]) -> None:
         forecast = truth + rng.normal(scale=0.5 + k, size=15)
         actual = call_learner("mase", fn, truth.copy(), forecast.copy(), train.copy())
         expected = reference(truth, forecast, train)
-        if np.isclose(actual, np.mean(np.abs(truth - forecast)) / np.mean(np.abs(np.diff(truth)))) \
-                and not np.isclose(actual, expected):
+        if np.isclose(actual, np.mean(np.abs(truth - forecast)) / np.mean(np.abs(np.diff(truth)))) and not np.isclose(
+            actual, expected
+        ):
             raise CheckFailed("mase：分母用了测试集上的朴素预测误差；MASE 的分母来自*训练集*。")
         assert_close(f"第 {k + 1} 组的 MASE", expected, actual, rtol=1e-9)
     naive = call_learner("mase", fn, train[1:], train[:-1], train)
@@ -56,8 +58,10 @@ def walk_forward_split(fn: Callable[[int, int, int], list]) -> None:
         expected = [(np.arange(t), np.arange(t, t + horizon)) for t in range(first, n - horizon + 1)]
         actual = list(call_learner("walk_forward_split", fn, n, first, horizon))
         if len(actual) != len(expected):
-            raise CheckFailed(f"walk_forward_split({n}, {first}, {horizon})：应有 {len(expected)} 个起点，"
-                              f"你的结果有 {len(actual)} 个（最后一个起点的目标不能越过序列末尾）。")
+            raise CheckFailed(
+                f"walk_forward_split({n}, {first}, {horizon})：应有 {len(expected)} 个起点，"
+                f"你的结果有 {len(actual)} 个（最后一个起点的目标不能越过序列末尾）。"
+            )
         for (past, future), (p_ok, f_ok) in zip(actual, expected):
             past, future = np.asarray(past), np.asarray(future)
             if len(future) and len(past) and past.max() >= future.min():

@@ -4,6 +4,7 @@ Each command group lives in its own module of this package and exposes
 ``register(subparsers)``; :data:`COMMAND_MODULES` lists them.  Errors a user can fix are
 raised as :class:`UsageError` (or a data-layer error) and printed as one line, exit code 2/1.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """``lstm-course data list|fetch``."""
+
 from __future__ import annotations
 
 import argparse

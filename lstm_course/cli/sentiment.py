@@ -4,6 +4,7 @@
 starts an interactive loop (``q``/``quit``/Ctrl-D to leave); with ``--file`` it classifies every
 line of a UTF-8 file and writes one CSV row per input line, including lines it cannot read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="command", metavar="ACTION", required=True)
 
     train = commands.add_parser("train", help="train a (Bi)LSTM on online_shopping_10_cats and save a checkpoint")
-    train.add_argument("--tokenizer", choices=("word", "char"), default="word",
-                       help="jieba words or single characters (default: word)")
+    train.add_argument(
+        "--tokenizer", choices=("word", "char"), default="word", help="jieba words or single characters (default: word)"
+    )
     train.add_argument("--user-dict", metavar="FILE", help="jieba user dictionary (word tokenizer only)")
     train.add_argument("--data", metavar="CSV", help="train on your own CSV/zip with columns cat,label,review")
-    train.add_argument("--train-size", type=_positive_int, metavar="N", help="use a stratified subset of N training reviews")
+    train.add_argument(
+        "--train-size", type=_positive_int, metavar="N", help="use a stratified subset of N training reviews"
+    )
     train.add_argument("--max-len", type=_positive_int, metavar="N", help="tokens kept per review")
     train.add_argument("--embed-size", type=_positive_int, metavar="N")
     train.add_argument("--hidden-size", type=_positive_int, metavar="N")
@@ -76,9 +80,13 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
 
 
 def _checkpoint_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", metavar="PATH", action="append",
-                        help="model file written by `sentiment train` (default: the course cache); "
-                             "repeat it to average several models (an ensemble)")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        action="append",
+        help="model file written by `sentiment train` (default: the course cache); "
+        "repeat it to average several models (an ensemble)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -140,23 +148,37 @@ def _train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(f"训练 {len(data.train):,} 条，验证 {len(data.valid):,} 条，词表 {len(data.vocab):,} 个词元", flush=True)
-    model_overrides = {k: v for k, v in {"embed_size": args.embed_size, "hidden_size": args.hidden_size,
-                                          "num_layers": args.layers, "dropout": args.dropout}.items()
-                       if v is not None}
+    model_overrides = {
+        k: v
+        for k, v in {
+            "embed_size": args.embed_size,
+            "hidden_size": args.hidden_size,
+            "num_layers": args.layers,
+            "dropout": args.dropout,
+        }.items()
+        if v is not None
+    }
     if args.unidirectional:
         model_overrides["bidirectional"] = False
-    train_overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size,
-                                          "lr": args.lr, "device": args.device}.items() if v is not None}
+    train_overrides = {
+        k: v
+        for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device}.items()
+        if v is not None
+    }
     train_cfg = S.train_config(seed=args.seed, **train_overrides)
     model_cfg = S.model_config(data.vocab, **model_overrides)
     try:
-        check_fits(lambda: S.SentimentLSTM(model_cfg), what=f"the model (--hidden-size {model_cfg.hidden_size}, "
-                   f"--embed-size {model_cfg.embed_size}, {len(data.vocab):,} tokens)")
+        check_fits(
+            lambda: S.SentimentLSTM(model_cfg),
+            what=f"the model (--hidden-size {model_cfg.hidden_size}, "
+            f"--embed-size {model_cfg.embed_size}, {len(data.vocab):,} tokens)",
+        )
     except ModelTooLargeError as exc:
         raise UsageError(str(exc)) from None
     try:
-        net, history = S.train_model(data, model=model_cfg, train=train_cfg,
-                                     progress=not args.no_progress, tensorboard_dir=args.tensorboard)
+        net, history = S.train_model(
+            data, model=model_cfg, train=train_cfg, progress=not args.no_progress, tensorboard_dir=args.tensorboard
+        )
     except RuntimeError as exc:  # e.g. an unavailable --device
         raise UsageError(str(exc).splitlines()[0]) from None
     try:
@@ -179,8 +201,7 @@ def _load(path: str | None):
 
     path = Path(path) if path else S.default_checkpoint()
     if not path.is_file():
-        raise UsageError(f"no model at {path}; train one with `lstm-course sentiment train` "
-                         "or pass --checkpoint PATH")
+        raise UsageError(f"no model at {path}; train one with `lstm-course sentiment train` or pass --checkpoint PATH")
     try:
         return S.load_checkpoint(path)
     except S.CheckpointError as exc:
@@ -193,8 +214,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     results = []
     for ckpt in _load_all(args.checkpoint):
         if "data" not in ckpt.extra:
-            raise UsageError("this checkpoint does not record its data settings; it cannot be evaluated "
-                             "on its held-out split")
+            raise UsageError(
+                "this checkpoint does not record its data settings; it cannot be evaluated on its held-out split"
+            )
         settings = S.DataSettings.from_dict(ckpt.extra["data"])
         if settings.source and not Path(settings.source).is_file():
             raise UsageError(f"the checkpoint was trained on {settings.source}, which no longer exists")
@@ -204,8 +226,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"cannot average these checkpoints: {exc}") from None
     if len(results) > 1:
-        print(f"集成 {len(results)} 个模型（平均概率）；单个模型的准确率: "
-              + "，".join(f"{r.accuracy:.4f}" for r in results))
+        print(
+            f"集成 {len(results)} 个模型（平均概率）；单个模型的准确率: "
+            + "，".join(f"{r.accuracy:.4f}" for r in results)
+        )
     print(f"{'测试' if args.split == 'test' else '验证'}集评估")
     print(result.summary())
     print()
@@ -215,8 +239,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.mistakes > 0:
         print(f"\n最自信的 {args.mistakes} 个错误：")
         for m in result.confident_mistakes(args.mistakes):
-            print(f"  [{m['category']}] 真实 {m['label']}，预测 {m['predicted']}（P(正面)={m['p_positive']:.3f}）："
-                  f"{_short(m['text'], 60)}")
+            print(
+                f"  [{m['category']}] 真实 {m['label']}，预测 {m['predicted']}（P(正面)={m['p_positive']:.3f}）："
+                f"{_short(m['text'], 60)}"
+            )
     return 0
 
 
@@ -237,8 +263,10 @@ def _predict(args: argparse.Namespace) -> int:
     for i, text in enumerate(args.texts, 1):
         if not text.strip():
             raise UsageError(f"text {i} is empty; give a review to classify")
-    members = [S.SentimentPredictor(c.model, c.vocab, c.tokenizer, max_len=c.max_len, device="cpu")
-               for c in _load_all(args.checkpoint)]
+    members = [
+        S.SentimentPredictor(c.model, c.vocab, c.tokenizer, max_len=c.max_len, device="cpu")
+        for c in _load_all(args.checkpoint)
+    ]
     predictor = members[0] if len(members) == 1 else S.SentimentEnsemble(members)
     if args.file:
         return _predict_file(predictor, Path(args.file), args.out)
@@ -257,8 +285,10 @@ def _classify(predictor, texts: list[str]) -> list[tuple[str, float, str]]:
         warnings.simplefilter("always", UnknownTokensWarning)
         results = predictor.predict(texts)
     unknown = {w.message.index for w in caught if isinstance(w.message, UnknownTokensWarning)}
-    return [(label, prob, "所有词元都不在词表中，结果不可靠" if i in unknown else "")
-            for i, (label, prob) in enumerate(results)]
+    return [
+        (label, prob, "所有词元都不在词表中，结果不可靠" if i in unknown else "")
+        for i, (label, prob) in enumerate(results)
+    ]
 
 
 def _format(label: str, prob: float, note: str, text: str) -> str:
@@ -306,8 +336,11 @@ def _predict_file(predictor, path: Path, out: str) -> int:
             bad += 1
             row["text"] = raw.decode("utf-8", errors="replace")
             row["note"] = f"invalid UTF-8 at byte {exc.start}"
-            print(f"lstm-course: warning: {path}, line {number}: not valid UTF-8 (byte {exc.start}); "
-                  "written without a prediction", file=sys.stderr)
+            print(
+                f"lstm-course: warning: {path}, line {number}: not valid UTF-8 (byte {exc.start}); "
+                "written without a prediction",
+                file=sys.stderr,
+            )
         else:
             row["text"] = text.replace("\ufeff", "")
             if not row["text"].strip():
@@ -320,8 +353,11 @@ def _predict_file(predictor, path: Path, out: str) -> int:
         rows[pos].update(label=label, probability=f"{prob:.4f}", note="all tokens unknown" if note else "")
     _write_csv(rows, out)
     if out != "-":
-        print(f"{len(rows)} 行 -> {out}（{len(texts)} 行已预测，{bad} 行不是有效的 UTF-8，"
-              f"{len(rows) - len(texts) - bad} 行为空）", file=sys.stderr)
+        print(
+            f"{len(rows)} 行 -> {out}（{len(texts)} 行已预测，{bad} 行不是有效的 UTF-8，"
+            f"{len(rows) - len(texts) - bad} 行为空）",
+            file=sys.stderr,
+        )
     return 1 if bad else 0
 
 

@@ -11,6 +11,7 @@ copy is reported with a warning and never used.  Downloads go to a temporary fil
 cache folder and are renamed into place only after the hash matches, so a half-written
 file can never be found there.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -120,8 +121,10 @@ def provided_path(ds: Dataset) -> Path | None:
     if not folder.is_dir() and provided not in _warned_data_folders:
         _warned_data_folders.add(provided)
         what = "is a file, not a folder" if folder.exists() else "does not exist"
-        warnings.warn(f"{DATA_ENV_VAR}={provided} {what}; it is ignored and the data comes from the cache "
-                      "or a download", stacklevel=3)
+        warnings.warn(
+            f"{DATA_ENV_VAR}={provided} {what}; it is ignored and the data comes from the cache or a download",
+            stacklevel=3,
+        )
     return folder / ds.filename
 
 
@@ -156,8 +159,7 @@ def _verified(path: Path, ds: Dataset, kind: str) -> bool:
 
 def _warn_corrupted(path: Path, ds: Dataset, actual: str, extra: str, kind: str = "cached") -> None:
     warnings.warn(
-        f"The {kind} copy of {ds.name!r} at {path} is corrupted "
-        f"(sha256 {actual}, expected {ds.sha256}).{extra}",
+        f"The {kind} copy of {ds.name!r} at {path} is corrupted (sha256 {actual}, expected {ds.sha256}).{extra}",
         stacklevel=4,
     )
 
@@ -215,8 +217,7 @@ def _stream(ds: Dataset, out, *, timeout: float, progress: bool) -> str:
 def _progress_bar(ds: Dataset, total: int | None, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, desc=f"下载 {ds.filename}",
-                disable=not enabled, leave=False)
+    return tqdm(total=total, unit="B", unit_scale=True, desc=f"下载 {ds.filename}", disable=not enabled, leave=False)
 
 
 def _manual_hint(ds: Dataset) -> str:

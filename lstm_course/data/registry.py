@@ -1,4 +1,5 @@
 """The datasets the course uses: where they come from and how to recognise a good copy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,6 +18,7 @@ The pipeline, in order, each step a function of its own:
 
 Everything here is NumPy/standard library; the models live in :mod:`lstm_course.torch.sentiment`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -87,15 +88,13 @@ def _parse_csv(fh: io.TextIOBase, source: Path) -> list[Review]:
     reader = csv.DictReader(fh)
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise ValueError(f"{source}: expected columns {list(COLUMNS)}, missing {missing} "
-                         f"(found {reader.fieldnames})")
+        raise ValueError(f"{source}: expected columns {list(COLUMNS)}, missing {missing} (found {reader.fieldnames})")
     rows = []
     for row in reader:
         label = (row["label"] or "").strip()
         if label not in ("0", "1"):
             raise ValueError(f"{source}, line {reader.line_num}: label must be 0 or 1, got {label!r}")
-        rows.append(Review(category=(row["cat"] or "").strip(), label=int(label),
-                           text=row["review"] or ""))
+        rows.append(Review(category=(row["cat"] or "").strip(), label=int(label), text=row["review"] or ""))
     return rows
 
 
@@ -127,9 +126,11 @@ class CleaningReport:
 
     def summary(self) -> str:
         """One Chinese sentence with all the counts."""
-        return (f"原始 {self.raw:,} 条；空评论 {self.empty} 条；完全重复 {self.duplicates} 条（保留首条）；"
-                f"同一文本标签矛盾 {len(self.conflicting)} 组共 {self.conflicting_rows} 条（全部删除）；"
-                f"保留 {self.kept:,} 条。")
+        return (
+            f"原始 {self.raw:,} 条；空评论 {self.empty} 条；完全重复 {self.duplicates} 条（保留首条）；"
+            f"同一文本标签矛盾 {len(self.conflicting)} 组共 {self.conflicting_rows} 条（全部删除）；"
+            f"保留 {self.kept:,} 条。"
+        )
 
 
 def normalize_text(text: str) -> str:
@@ -189,8 +190,9 @@ class ReviewSplits:
         return [("train", self.train), ("valid", self.valid), ("test", self.test)]
 
 
-def split_reviews(reviews: Sequence[Review], fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                  *, seed: int = 0) -> ReviewSplits:
+def split_reviews(
+    reviews: Sequence[Review], fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), *, seed: int = 0
+) -> ReviewSplits:
     """Seeded split stratified by ``(category, label)``.
 
     Each stratum is shuffled with ``random.Random(seed)`` and cut into
@@ -213,8 +215,8 @@ def split_reviews(reviews: Sequence[Review], fractions: tuple[float, float, floa
         n_valid = round(len(members) * fractions[1])
         n_test = round(len(members) * fractions[2])
         valid += members[:n_valid]
-        test += members[n_valid:n_valid + n_test]
-        train += members[n_valid + n_test:]
+        test += members[n_valid : n_valid + n_test]
+        train += members[n_valid + n_test :]
     for part in (train, valid, test):
         rng.shuffle(part)
     return ReviewSplits(train, valid, test)
@@ -248,8 +250,9 @@ def stratified_subset(reviews: Sequence[Review], size: int | None, *, seed: int 
     return chosen
 
 
-def load_splits(path: str | Path | None = None, *, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
-                seed: int = 0) -> tuple[ReviewSplits, CleaningReport]:
+def load_splits(
+    path: str | Path | None = None, *, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> tuple[ReviewSplits, CleaningReport]:
     """:func:`read_reviews` -> :func:`clean_reviews` -> :func:`split_reviews` in one call."""
     cleaned, report = clean_reviews(read_reviews(path))
     return split_reviews(cleaned, fractions, seed=seed), report
@@ -273,8 +276,12 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for r, row in enumerate(cells):
-        lines.append("  ".join(v + " " * (w - _width(v)) if i == 0 else " " * (w - _width(v)) + v
-                               for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+        lines.append(
+            "  ".join(
+                v + " " * (w - _width(v)) if i == 0 else " " * (w - _width(v)) + v
+                for i, (v, w) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
         if r == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -323,7 +330,7 @@ class TokenizerConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TokenizerConfig":
+    def from_dict(cls, data: dict) -> TokenizerConfig:
         """Rebuild the settings written by :meth:`to_dict`."""
         unknown = set(data) - {"kind", "user_dict", "nfkc", "hmm"}
         if unknown:
@@ -370,8 +377,7 @@ class ReviewTokenizer:
             self._jieba = segmenter
         return self._jieba
 
-    def tokenize_many(self, texts: Sequence[str], *, cache: bool = True,
-                      progress: bool = False) -> list[list[str]]:
+    def tokenize_many(self, texts: Sequence[str], *, cache: bool = True, progress: bool = False) -> list[list[str]]:
         """Tokenise many texts; jieba results are read from / written to the disk cache.
 
         The cache file is ``cache_dir()/reviews/tokens-<key>.json`` with ``key`` the SHA-256 of
@@ -426,15 +432,17 @@ def _warn_cache_once(folder: Path, exc: OSError) -> None:
     if str(folder) in _warned_cache_folders:
         return
     _warned_cache_folders.add(str(folder))
-    warnings.warn(f"the token cache {folder} is not writable ({exc.strerror or exc}); tokenising without it "
-                  "(set XDG_CACHE_HOME to a writable folder to cache jieba's work)", stacklevel=3)
+    warnings.warn(
+        f"the token cache {folder} is not writable ({exc.strerror or exc}); tokenising without it "
+        "(set XDG_CACHE_HOME to a writable folder to cache jieba's work)",
+        stacklevel=3,
+    )
 
 
 # ----------------------------------------------------------------------------- vocabulary, encoding
 
 
-def build_vocab(token_lists: Sequence[Sequence[str]], *, min_freq: int = 1,
-                max_size: int | None = None) -> Vocab:
+def build_vocab(token_lists: Sequence[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> Vocab:
     """Vocabulary of the **training** token lists: ``<unk>`` = 0, ``<pad>`` = 1, then by frequency."""
     return Vocab(token_lists, min_freq=min_freq, reserved_tokens=[PAD_TOKEN], max_size=max_size)
 
@@ -470,16 +478,22 @@ class EncodedReviews:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def subset(self, indices: Sequence[int]) -> "EncodedReviews":
+    def subset(self, indices: Sequence[int]) -> EncodedReviews:
         """The reviews at ``indices`` (any integer index array), as a new :class:`EncodedReviews`."""
         idx = [int(i) for i in indices]
-        return EncodedReviews([self.ids[i] for i in idx], self.lengths[idx], self.labels[idx],
-                              [self.categories[i] for i in idx], [self.texts[i] for i in idx],
-                              self.full_lengths[idx])
+        return EncodedReviews(
+            [self.ids[i] for i in idx],
+            self.lengths[idx],
+            self.labels[idx],
+            [self.categories[i] for i in idx],
+            [self.texts[i] for i in idx],
+            self.full_lengths[idx],
+        )
 
 
-def encode(token_lists: Sequence[Sequence[str]], vocab: Vocab, *, max_len: int,
-           reviews: Sequence[Review] | None = None) -> EncodedReviews:
+def encode(
+    token_lists: Sequence[Sequence[str]], vocab: Vocab, *, max_len: int, reviews: Sequence[Review] | None = None
+) -> EncodedReviews:
     """Map tokens to indices, keeping the first ``max_len`` tokens of each review.
 
     Args:
@@ -493,8 +507,7 @@ def encode(token_lists: Sequence[Sequence[str]], vocab: Vocab, *, max_len: int,
     if max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
     if reviews is not None and len(reviews) != len(token_lists):
-        raise ValueError(f"expected one review per token list: {len(token_lists)} token lists, "
-                         f"{len(reviews)} reviews")
+        raise ValueError(f"expected one review per token list: {len(token_lists)} token lists, {len(reviews)} reviews")
     ids, full = [], []
     for i, tokens in enumerate(token_lists):
         if not tokens:

@@ -25,6 +25,7 @@ PyTorch nor TensorFlow).  Randomness comes from Python's :mod:`random` (seeded b
 :func:`lstm_course.runtime.set_seed`) unless an ``rng`` (a :class:`random.Random`) is given, and is
 drawn in the same order as d2l's functions, so equal seeds give d2l's batches.
 """
+
 from __future__ import annotations
 
 import random
@@ -38,9 +39,18 @@ from lstm_course.data.fetch import fetch
 from lstm_course.data.vocab import Vocab
 
 __all__ = [
-    "normalize", "read_time_machine", "tokenize", "time_machine_tokens", "load_corpus_time_machine",
-    "seq_data_iter_random", "seq_data_iter_sequential", "SeqDataLoader", "load_time_machine",
-    "split_by_position", "load_time_machine_splits", "TOKEN_KINDS",
+    "normalize",
+    "read_time_machine",
+    "tokenize",
+    "time_machine_tokens",
+    "load_corpus_time_machine",
+    "seq_data_iter_random",
+    "seq_data_iter_sequential",
+    "SeqDataLoader",
+    "load_time_machine",
+    "split_by_position",
+    "load_time_machine_splits",
+    "TOKEN_KINDS",
 ]
 
 #: The token kinds :func:`tokenize` knows.
@@ -93,8 +103,9 @@ def time_machine_tokens(token: str = "char", *, join_lines: bool = False) -> lis
     return [tok for line in tokenize(lines, token) for tok in line]
 
 
-def load_corpus_time_machine(max_tokens: int = -1, *, token: str = "char",
-                             join_lines: bool = False) -> tuple[list[int], Vocab]:
+def load_corpus_time_machine(
+    max_tokens: int = -1, *, token: str = "char", join_lines: bool = False
+) -> tuple[list[int], Vocab]:
     """Token indices of the book and the vocabulary built on *all* of its tokens (as d2l does).
 
     Args:
@@ -118,12 +129,15 @@ def _check_sizes(corpus: Sequence[int], batch_size: int, num_steps: int) -> None
             raise ValueError(f"{name} must be a positive int, received {value!r}")
     needed = batch_size * num_steps + num_steps + 1
     if len(corpus) < needed:
-        raise ValueError(f"corpus too short: expected at least {needed} tokens for "
-                         f"batch_size={batch_size}, num_steps={num_steps}, received {len(corpus)}")
+        raise ValueError(
+            f"corpus too short: expected at least {needed} tokens for "
+            f"batch_size={batch_size}, num_steps={num_steps}, received {len(corpus)}"
+        )
 
 
-def seq_data_iter_random(corpus: Sequence[int], batch_size: int, num_steps: int, *,
-                         rng: random.Random | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def seq_data_iter_random(
+    corpus: Sequence[int], batch_size: int, num_steps: int, *, rng: random.Random | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Random sampling: shuffled, non-overlapping subsequences; batches are unrelated to each other.
 
     A random offset in ``[0, num_steps - 1]`` is dropped from the front, the rest is cut into
@@ -135,20 +149,25 @@ def seq_data_iter_random(corpus: Sequence[int], batch_size: int, num_steps: int,
     """
     _check_sizes(corpus, batch_size, num_steps)
     rng = rng or random
-    data = np.asarray(corpus, dtype=np.int64)[rng.randint(0, num_steps - 1):]
+    data = np.asarray(corpus, dtype=np.int64)[rng.randint(0, num_steps - 1) :]
     num_subseqs = (len(data) - 1) // num_steps
     starts = list(range(0, num_subseqs * num_steps, num_steps))
     rng.shuffle(starts)
     num_batches = num_subseqs // batch_size
     window = np.arange(num_steps)
     for i in range(0, batch_size * num_batches, batch_size):
-        idx = np.asarray(starts[i:i + batch_size])[:, None] + window  # (batch, steps)
+        idx = np.asarray(starts[i : i + batch_size])[:, None] + window  # (batch, steps)
         yield data[idx], data[idx + 1]
 
 
-def seq_data_iter_sequential(corpus: Sequence[int], batch_size: int, num_steps: int, *,
-                             rng: random.Random | None = None,
-                             offset: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def seq_data_iter_sequential(
+    corpus: Sequence[int],
+    batch_size: int,
+    num_steps: int,
+    *,
+    rng: random.Random | None = None,
+    offset: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Sequential partitioning: ``batch_size`` parallel streams read left to right.
 
     After a random offset in ``[0, num_steps]`` (or the given ``offset``) the corpus is cut into
@@ -166,11 +185,11 @@ def seq_data_iter_sequential(corpus: Sequence[int], batch_size: int, num_steps: 
         raise ValueError(f"offset must be in [0, {num_steps}], received {offset}")
     data = np.asarray(corpus, dtype=np.int64)
     num_tokens = ((len(data) - offset - 1) // batch_size) * batch_size
-    Xs = data[offset:offset + num_tokens].reshape(batch_size, -1)
-    Ys = data[offset + 1:offset + 1 + num_tokens].reshape(batch_size, -1)
+    Xs = data[offset : offset + num_tokens].reshape(batch_size, -1)
+    Ys = data[offset + 1 : offset + 1 + num_tokens].reshape(batch_size, -1)
     num_batches = Xs.shape[1] // num_steps
     for i in range(0, num_batches * num_steps, num_steps):
-        yield Xs[:, i:i + num_steps], Ys[:, i:i + num_steps]
+        yield Xs[:, i : i + num_steps], Ys[:, i : i + num_steps]
 
 
 class SeqDataLoader:
@@ -187,9 +206,17 @@ class SeqDataLoader:
             validation pass); ``None`` draws one per epoch like d2l.
     """
 
-    def __init__(self, corpus: Sequence[int], batch_size: int, num_steps: int, *,
-                 use_random_iter: bool = False, vocab: Vocab | None = None,
-                 rng: random.Random | None = None, offset: int | None = None) -> None:
+    def __init__(
+        self,
+        corpus: Sequence[int],
+        batch_size: int,
+        num_steps: int,
+        *,
+        use_random_iter: bool = False,
+        vocab: Vocab | None = None,
+        rng: random.Random | None = None,
+        offset: int | None = None,
+    ) -> None:
         _check_sizes(corpus, batch_size, num_steps)
         if use_random_iter and offset is not None:
             raise ValueError("offset applies to sequential partitioning only (use_random_iter=False)")
@@ -203,8 +230,7 @@ class SeqDataLoader:
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if self.use_random_iter:
             return seq_data_iter_random(self.corpus, self.batch_size, self.num_steps, rng=self.rng)
-        return seq_data_iter_sequential(self.corpus, self.batch_size, self.num_steps, rng=self.rng,
-                                        offset=self.offset)
+        return seq_data_iter_sequential(self.corpus, self.batch_size, self.num_steps, rng=self.rng, offset=self.offset)
 
     def __len__(self) -> int:
         """Batches per epoch for the largest offset (an epoch may have one batch more)."""
@@ -221,20 +247,22 @@ class SeqDataLoader:
 
     def __repr__(self) -> str:
         scheme = "random" if self.use_random_iter else "sequential"
-        return (f"SeqDataLoader({scheme}, tokens={len(self.corpus)}, batch_size={self.batch_size}, "
-                f"num_steps={self.num_steps}, batches≈{len(self)})")
+        return (
+            f"SeqDataLoader({scheme}, tokens={len(self.corpus)}, batch_size={self.batch_size}, "
+            f"num_steps={self.num_steps}, batches≈{len(self)})"
+        )
 
 
-def load_time_machine(batch_size: int, num_steps: int, *, use_random_iter: bool = False,
-                      max_tokens: int = 10000) -> tuple[SeqDataLoader, Vocab]:
+def load_time_machine(
+    batch_size: int, num_steps: int, *, use_random_iter: bool = False, max_tokens: int = 10000
+) -> tuple[SeqDataLoader, Vocab]:
     """The d2l setting: ``(iterator, vocab)`` over the first ``max_tokens`` characters.
 
     Same text, vocabulary and batches as d2l's ``load_data_time_machine`` (Chinese edition);
     there is no held-out text, so the perplexity it reports measures memorisation.
     """
     corpus, vocab = load_corpus_time_machine(max_tokens)
-    return SeqDataLoader(corpus, batch_size, num_steps, use_random_iter=use_random_iter,
-                         vocab=vocab), vocab
+    return SeqDataLoader(corpus, batch_size, num_steps, use_random_iter=use_random_iter, vocab=vocab), vocab
 
 
 def split_by_position(corpus: Sequence[Any], val_fraction: float = 0.1) -> tuple[list, list]:
@@ -252,9 +280,16 @@ def split_by_position(corpus: Sequence[Any], val_fraction: float = 0.1) -> tuple
     return list(corpus[:cut]), list(corpus[cut:])
 
 
-def load_time_machine_splits(batch_size: int, num_steps: int, *, use_random_iter: bool = False,
-                             val_fraction: float = 0.1, token: str = "char", join_lines: bool = True,
-                             min_freq: int = 0) -> tuple[SeqDataLoader, SeqDataLoader, Vocab]:
+def load_time_machine_splits(
+    batch_size: int,
+    num_steps: int,
+    *,
+    use_random_iter: bool = False,
+    val_fraction: float = 0.1,
+    token: str = "char",
+    join_lines: bool = True,
+    min_freq: int = 0,
+) -> tuple[SeqDataLoader, SeqDataLoader, Vocab]:
     """The honest setting: the whole book, the last ``val_fraction`` held out.
 
     The vocabulary is built on the training part only (unseen validation tokens map to
@@ -267,8 +302,6 @@ def load_time_machine_splits(batch_size: int, num_steps: int, *, use_random_iter
     tokens = time_machine_tokens(token, join_lines=join_lines)
     train_tokens, val_tokens = split_by_position(tokens, val_fraction)
     vocab = Vocab(train_tokens, min_freq=min_freq)
-    train = SeqDataLoader(vocab[train_tokens], batch_size, num_steps,
-                          use_random_iter=use_random_iter, vocab=vocab)
-    val = SeqDataLoader(vocab[val_tokens], batch_size, num_steps, use_random_iter=False,
-                        vocab=vocab, offset=0)
+    train = SeqDataLoader(vocab[train_tokens], batch_size, num_steps, use_random_iter=use_random_iter, vocab=vocab)
+    val = SeqDataLoader(vocab[val_tokens], batch_size, num_steps, use_random_iter=False, vocab=vocab, offset=0)
     return train, val, vocab

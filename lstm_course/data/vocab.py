@@ -1,4 +1,5 @@
 """A vocabulary: tokens <-> indices, shared by the language model and the sentiment case."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -95,7 +96,7 @@ class Vocab:
         return {"idx_to_token": list(self.idx_to_token), "unk_token": self.unk_token}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Vocab":
+    def from_dict(cls, data: dict) -> Vocab:
         """Rebuild a vocabulary saved with :meth:`to_dict`."""
         vocab = cls(unk_token=data["unk_token"])
         vocab.idx_to_token = list(data["idx_to_token"])

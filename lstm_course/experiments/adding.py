@@ -7,6 +7,7 @@ The target is the sum of the two marked values.  Always predicting the mean 1 gi
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,13 +21,24 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.runtime import get_device
 from lstm_course.experiments.common import KINDS, Table, make_recurrent, markdown_table, single_thread
+from lstm_course.runtime import get_device
 from lstm_course.torch.training import clipped_step
 
 __all__ = [
-    "BASELINE_MSE", "adding_batch", "baseline_mse", "settings", "AddingModel", "AddingResult",
-    "train_adding", "run_adding", "flow_before_after", "adding_rows", "adding_table", "plot_adding_mse", "plot_adding_losses",
+    "BASELINE_MSE",
+    "adding_batch",
+    "baseline_mse",
+    "settings",
+    "AddingModel",
+    "AddingResult",
+    "train_adding",
+    "run_adding",
+    "flow_before_after",
+    "adding_rows",
+    "adding_table",
+    "plot_adding_mse",
+    "plot_adding_losses",
     "plot_flow_before_after",
 ]
 
@@ -63,10 +75,28 @@ def baseline_mse(y: np.ndarray) -> float:
 def settings() -> dict[str, Any]:
     """Training settings of the active profile (sizes, optimiser, lengths ``T``)."""
     return by_profile(
-        quick=dict(lengths=(10, 50, 100), hidden_size=32, batch_size=64, lr=0.02, max_steps=1000,
-                   stop_below=0.002, clip=1.0, forget_bias=1.0, eval_size=1000),
-        full=dict(lengths=(10, 50, 100, 200), hidden_size=64, batch_size=128, lr=0.01, max_steps=6000,
-                  stop_below=0.0005, clip=1.0, forget_bias=1.0, eval_size=5000),
+        quick=dict(
+            lengths=(10, 50, 100),
+            hidden_size=32,
+            batch_size=64,
+            lr=0.02,
+            max_steps=1000,
+            stop_below=0.002,
+            clip=1.0,
+            forget_bias=1.0,
+            eval_size=1000,
+        ),
+        full=dict(
+            lengths=(10, 50, 100, 200),
+            hidden_size=64,
+            batch_size=128,
+            lr=0.01,
+            max_steps=6000,
+            stop_below=0.0005,
+            clip=1.0,
+            forget_bias=1.0,
+            eval_size=5000,
+        ),
     )
 
 
@@ -141,8 +171,7 @@ def train_adding(
 
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    recurrent = make_recurrent(kind, 2, hidden_size, seed=seed,
-                               forget_bias=forget_bias if kind == "lstm" else None)
+    recurrent = make_recurrent(kind, 2, hidden_size, seed=seed, forget_bias=forget_bias if kind == "lstm" else None)
     initial = copy.deepcopy(recurrent)
     device = get_device() if device is None else torch.device(device)
     model = AddingModel(recurrent, hidden_size).to(device)
@@ -160,9 +189,17 @@ def train_adding(
         with torch.no_grad():
             prediction = model(torch.from_numpy(X_test).to(device)).cpu().numpy()
     final = float(np.mean((prediction.astype(np.float64) - y_test) ** 2))
-    return AddingResult(kind=kind, steps=steps, final_mse=final, baseline_mse=baseline_mse(y_test),
-                        history=history, train_steps=len(history),
-                        seconds=time.perf_counter() - start, model=model, initial_recurrent=initial)
+    return AddingResult(
+        kind=kind,
+        steps=steps,
+        final_mse=final,
+        baseline_mse=baseline_mse(y_test),
+        history=history,
+        train_steps=len(history),
+        seconds=time.perf_counter() - start,
+        model=model,
+        initial_recurrent=initial,
+    )
 
 
 def run_adding(
@@ -186,8 +223,9 @@ def run_adding(
 _NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
-def flow_before_after(results: Sequence[AddingResult], steps: int, *, n_seq: int = 4,
-                      seed: int = 1234) -> dict[str, np.ndarray]:
+def flow_before_after(
+    results: Sequence[AddingResult], steps: int, *, n_seq: int = 4, seed: int = 1234
+) -> dict[str, np.ndarray]:
     """``||dh_T/ds_t||`` of each run trained at length ``steps``, at initialisation and after training.
 
     Measured with :func:`lstm_course.experiments.gradient_flow.jacobian_norms` on ``n_seq`` fresh
@@ -209,8 +247,17 @@ def flow_before_after(results: Sequence[AddingResult], steps: int, *, n_seq: int
 
 def adding_rows(results: Sequence[AddingResult]) -> list[dict[str, Any]]:
     """One row per run: model, T, test MSE, baseline MSE, updates and seconds."""
-    return [{"模型": _NAMES[r.kind], "T": r.steps, "测试 MSE": r.final_mse, "基线 MSE": r.baseline_mse,
-             "更新步数": r.train_steps, "用时 (s)": f"{r.seconds:.1f}"} for r in results]
+    return [
+        {
+            "模型": _NAMES[r.kind],
+            "T": r.steps,
+            "测试 MSE": r.final_mse,
+            "基线 MSE": r.baseline_mse,
+            "更新步数": r.train_steps,
+            "用时 (s)": f"{r.seconds:.1f}",
+        }
+        for r in results
+    ]
 
 
 def adding_table(results: Sequence[AddingResult]) -> Table:
@@ -240,8 +287,7 @@ def plot_adding_losses(results: Sequence[AddingResult], steps: int, *, ax: Any =
     history = {_NAMES[r.kind]: r.history for r in results if r.steps == steps}
     if not history:
         raise ValueError(f"no run with T={steps}; available: {sorted({r.steps for r in results})}")
-    ax = plot_history(history, xlabel="更新步数", ylabel="训练 MSE", title=f"加法问题，T = {steps}",
-                      logy=True, ax=ax)
+    ax = plot_history(history, xlabel="更新步数", ylabel="训练 MSE", title=f"加法问题，T = {steps}", logy=True, ax=ax)
     ax.axhline(BASELINE_MSE, color="gray", linestyle="--", label="基线 1/6")
     ax.legend()
     return ax

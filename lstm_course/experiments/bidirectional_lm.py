@@ -18,6 +18,7 @@ leak as a picture.
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,7 @@ from lstm_course.data.vocab import Vocab
 from lstm_course.runtime import model_device
 from lstm_course.torch.lm_generate import sample_next, split_prefix
 
-__all__ = ["settings", "BidirectionalLM", "position_perplexity", "perplexity_from_positions",
-           "generate_rereading"]
+__all__ = ["settings", "BidirectionalLM", "position_perplexity", "perplexity_from_positions", "generate_rereading"]
 
 
 def settings() -> dict[str, Any]:
@@ -66,8 +66,10 @@ class BidirectionalLM(nn.Module):
     def forward(self, X: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, None]:
         """``X`` ``(batch, steps)`` → ``(logits (steps, batch, vocab_size), None)``."""
         if state is not None:
-            raise ValueError("BidirectionalLM reads each window from the zero state: pass state=None "
-                             "(train with random sampling, use_random_iter=True)")
+            raise ValueError(
+                "BidirectionalLM reads each window from the zero state: pass state=None "
+                "(train with random sampling, use_random_iter=True)"
+            )
         if X.dim() != 2:
             raise ValueError(f"X: expected token indices of shape (batch, steps), received {tuple(X.shape)}")
         Y, _ = self.rnn(self.embedding(X.T.long()))
@@ -93,7 +95,7 @@ def position_perplexity(model: nn.Module, data_iter: Iterable, *, device: Any = 
         for X, Y in data_iter:
             X = torch.as_tensor(np.asarray(X), dtype=torch.long, device=device)
             Y = torch.as_tensor(np.asarray(Y), dtype=torch.long, device=device)
-            logits, _ = model(X, None)                                    # (steps, batch, vocab)
+            logits, _ = model(X, None)  # (steps, batch, vocab)
             loss = F.cross_entropy(logits.permute(1, 2, 0), Y, reduction="none")  # (batch, steps)
             total = loss.sum(0) if total is None else total + loss.sum(0)
             count += Y.shape[0]
@@ -110,9 +112,17 @@ def perplexity_from_positions(per_position: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def generate_rereading(model: nn.Module, vocab: Vocab, prefix: str, num_preds: int, *,
-                       context: int = 64, temperature: float = 0.0, top_k: int | None = None,
-                       seed: int | None = None) -> str:
+def generate_rereading(
+    model: nn.Module,
+    vocab: Vocab,
+    prefix: str,
+    num_preds: int,
+    *,
+    context: int = 64,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+) -> str:
     """Continue ``prefix`` character by character, re-reading the last ``context`` characters each step.
 
     The model sees the text so far as one window (zero state in both directions) and the next
@@ -137,4 +147,4 @@ def generate_rereading(model: nn.Module, vocab: Vocab, prefix: str, num_preds: i
             indices.append(sample_next(logits[-1, 0], temperature=temperature, top_k=top_k, generator=generator))
     finally:
         model.train(was_training)
-    return prefix + "".join(vocab.to_tokens(indices[len(indices) - num_preds:]))
+    return prefix + "".join(vocab.to_tokens(indices[len(indices) - num_preds :]))

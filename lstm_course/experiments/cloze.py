@@ -16,6 +16,7 @@ the masked language model of BERT.)
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,17 +35,48 @@ from lstm_course.params import parameter_count
 from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.training import clipped_step
 
-__all__ = ["settings", "ClozeBatch", "mask_windows", "window_starts", "ClozeModel", "ClozeResult",
-           "train_cloze", "held_out_batch", "cloze_accuracy", "accuracy_by_kind", "KINDS", "frequency_baseline", "matching_hidden_size", "run_cloze", "fill_in"]
+__all__ = [
+    "settings",
+    "ClozeBatch",
+    "mask_windows",
+    "window_starts",
+    "ClozeModel",
+    "ClozeResult",
+    "train_cloze",
+    "held_out_batch",
+    "cloze_accuracy",
+    "accuracy_by_kind",
+    "KINDS",
+    "frequency_baseline",
+    "matching_hidden_size",
+    "run_cloze",
+    "fill_in",
+]
 
 
 def settings() -> dict[str, Any]:
     """Sizes and training budget of the active profile."""
     return by_profile(
-        quick=dict(window=32, mask_prob=0.15, embedding_dim=32, hidden_size=64, batch_size=64,
-                   train_steps=500, lr=0.005, clip=1.0),
-        full=dict(window=64, mask_prob=0.15, embedding_dim=32, hidden_size=256, batch_size=64,
-                  train_steps=6000, lr=0.002, clip=1.0),
+        quick=dict(
+            window=32,
+            mask_prob=0.15,
+            embedding_dim=32,
+            hidden_size=64,
+            batch_size=64,
+            train_steps=500,
+            lr=0.005,
+            clip=1.0,
+        ),
+        full=dict(
+            window=64,
+            mask_prob=0.15,
+            embedding_dim=32,
+            hidden_size=256,
+            batch_size=64,
+            train_steps=6000,
+            lr=0.002,
+            clip=1.0,
+        ),
     )
 
 
@@ -72,8 +104,15 @@ def window_starts(length: int, window: int) -> np.ndarray:
     return np.arange(0, length - window + 1, window)
 
 
-def mask_windows(corpus: Sequence[int] | np.ndarray, starts: Sequence[int] | np.ndarray, window: int, *,
-                 mask_index: int, mask_prob: float, rng: np.random.Generator) -> ClozeBatch:
+def mask_windows(
+    corpus: Sequence[int] | np.ndarray,
+    starts: Sequence[int] | np.ndarray,
+    window: int,
+    *,
+    mask_index: int,
+    mask_prob: float,
+    rng: np.random.Generator,
+) -> ClozeBatch:
     """Cut ``corpus[s : s + window]`` for every start ``s`` and hide characters.
 
     Every position is hidden independently with probability ``mask_prob``; a window in which
@@ -89,7 +128,7 @@ def mask_windows(corpus: Sequence[int] | np.ndarray, starts: Sequence[int] | np.
         raise ValueError(f"starts: windows of {window} tokens must lie inside the {len(data)}-token corpus")
     if (data == mask_index).any():
         raise ValueError(f"mask_index {mask_index} is a real token of the corpus; use an unused index")
-    targets = data[starts[None, :] + np.arange(window)[:, None]]          # (window, batch)
+    targets = data[starts[None, :] + np.arange(window)[:, None]]  # (window, batch)
     mask = rng.random(targets.shape) < mask_prob
     empty = ~mask.any(axis=0)
     mask[rng.integers(0, window, size=int(empty.sum())), np.flatnonzero(empty)] = True
@@ -104,8 +143,9 @@ class ClozeModel(nn.Module):
     vocab_size)``; with ``bidirectional=True`` the linear layer reads ``[h_fwd; h_bwd]``.
     """
 
-    def __init__(self, vocab_size: int, *, embedding_dim: int, hidden_size: int,
-                 bidirectional: bool, num_layers: int = 1) -> None:
+    def __init__(
+        self, vocab_size: int, *, embedding_dim: int, hidden_size: int, bidirectional: bool, num_layers: int = 1
+    ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.mask_index = vocab_size
@@ -140,9 +180,19 @@ class ClozeResult:
     model: ClozeModel = field(repr=False)
 
 
-def train_cloze(model: ClozeModel, corpus: Sequence[int], *, train_steps: int, batch_size: int, window: int,
-                mask_prob: float, lr: float, clip: float | None = 1.0, seed: int = 0,
-                device: Any = None) -> list[float]:
+def train_cloze(
+    model: ClozeModel,
+    corpus: Sequence[int],
+    *,
+    train_steps: int,
+    batch_size: int,
+    window: int,
+    mask_prob: float,
+    lr: float,
+    clip: float | None = 1.0,
+    seed: int = 0,
+    device: Any = None,
+) -> list[float]:
     """Adam on random masked windows of ``corpus``; returns the loss of every step."""
     device = device if isinstance(device, torch.device) else get_device(device)
     set_seed(seed)
@@ -160,12 +210,14 @@ def train_cloze(model: ClozeModel, corpus: Sequence[int], *, train_steps: int, b
     return losses
 
 
-def held_out_batch(corpus: Sequence[int], *, window: int, mask_prob: float, mask_index: int,
-                   seed: int = 1234) -> ClozeBatch:
+def held_out_batch(
+    corpus: Sequence[int], *, window: int, mask_prob: float, mask_index: int, seed: int = 1234
+) -> ClozeBatch:
     """All non-overlapping windows of ``corpus`` with a fixed (seeded) choice of hidden characters."""
     starts = window_starts(len(corpus), window)
-    return mask_windows(corpus, starts, window, mask_index=mask_index, mask_prob=mask_prob,
-                        rng=np.random.default_rng(seed))
+    return mask_windows(
+        corpus, starts, window, mask_index=mask_index, mask_prob=mask_prob, rng=np.random.default_rng(seed)
+    )
 
 
 @torch.no_grad()
@@ -177,7 +229,7 @@ def cloze_accuracy(model: ClozeModel, batch: ClozeBatch, *, chunk: int = 512) ->
     correct = total = 0
     try:
         for j in range(0, batch.inputs.shape[1], chunk):
-            inputs, targets, mask = (t[:, j:j + chunk].to(device) for t in (batch.inputs, batch.targets, batch.mask))
+            inputs, targets, mask = (t[:, j : j + chunk].to(device) for t in (batch.inputs, batch.targets, batch.mask))
             pred = model(inputs).argmax(-1)
             correct += int((pred[mask] == targets[mask]).sum())
             total += int(mask.sum())
@@ -221,9 +273,11 @@ def frequency_baseline(train_corpus: Sequence[int], batch: ClozeBatch) -> float:
 
 def _model_parameters(vocab_size: int, embedding_dim: int, hidden_size: int, bidirectional: bool) -> int:
     D = 2 if bidirectional else 1
-    return ((vocab_size + 1) * embedding_dim
-            + parameter_count("lstm", embedding_dim, hidden_size, bidirectional=bidirectional)
-            + (D * hidden_size + 1) * vocab_size)
+    return (
+        (vocab_size + 1) * embedding_dim
+        + parameter_count("lstm", embedding_dim, hidden_size, bidirectional=bidirectional)
+        + (D * hidden_size + 1) * vocab_size
+    )
 
 
 def matching_hidden_size(vocab_size: int, *, embedding_dim: int, hidden_size: int) -> int:
@@ -236,9 +290,16 @@ def matching_hidden_size(vocab_size: int, *, embedding_dim: int, hidden_size: in
     return h
 
 
-def run_cloze(train_corpus: Sequence[int], val_corpus: Sequence[int], vocab_size: int,
-              models: dict[str, dict[str, Any]], *, seed: int = 0, device: Any = None,
-              **overrides: Any) -> list[ClozeResult]:
+def run_cloze(
+    train_corpus: Sequence[int],
+    val_corpus: Sequence[int],
+    vocab_size: int,
+    models: dict[str, dict[str, Any]],
+    *,
+    seed: int = 0,
+    device: Any = None,
+    **overrides: Any,
+) -> list[ClozeResult]:
     """Train one :class:`ClozeModel` per entry of ``models`` and measure held-out accuracy.
 
     Args:
@@ -249,24 +310,42 @@ def run_cloze(train_corpus: Sequence[int], val_corpus: Sequence[int], vocab_size
     """
     cfg = {**settings(), **overrides}
     device = device if isinstance(device, torch.device) else get_device(device)
-    val_batch = held_out_batch(val_corpus, window=cfg["window"], mask_prob=cfg["mask_prob"],
-                               mask_index=vocab_size)
+    val_batch = held_out_batch(val_corpus, window=cfg["window"], mask_prob=cfg["mask_prob"], mask_index=vocab_size)
     results = []
     for name, spec in models.items():
         hidden = spec.get("hidden_size", cfg["hidden_size"])
         set_seed(seed)
-        model = ClozeModel(vocab_size, embedding_dim=cfg["embedding_dim"], hidden_size=hidden,
-                           bidirectional=spec["bidirectional"])
+        model = ClozeModel(
+            vocab_size, embedding_dim=cfg["embedding_dim"], hidden_size=hidden, bidirectional=spec["bidirectional"]
+        )
         start = time.perf_counter()
         with single_thread():
-            losses = train_cloze(model, train_corpus, train_steps=cfg["train_steps"],
-                                 batch_size=cfg["batch_size"], window=cfg["window"],
-                                 mask_prob=cfg["mask_prob"], lr=cfg["lr"], clip=cfg["clip"], seed=seed,
-                                 device=device)
+            losses = train_cloze(
+                model,
+                train_corpus,
+                train_steps=cfg["train_steps"],
+                batch_size=cfg["batch_size"],
+                window=cfg["window"],
+                mask_prob=cfg["mask_prob"],
+                lr=cfg["lr"],
+                clip=cfg["clip"],
+                seed=seed,
+                device=device,
+            )
             seconds = time.perf_counter() - start
             accuracy = cloze_accuracy(model, val_batch)
-        results.append(ClozeResult(name, spec["bidirectional"], hidden,
-                                   sum(p.numel() for p in model.parameters()), accuracy, seconds, losses, model))
+        results.append(
+            ClozeResult(
+                name,
+                spec["bidirectional"],
+                hidden,
+                sum(p.numel() for p in model.parameters()),
+                accuracy,
+                seconds,
+                losses,
+                model,
+            )
+        )
     return results
 
 

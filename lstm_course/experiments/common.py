@@ -2,6 +2,7 @@
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +16,15 @@ from torch import nn
 
 from lstm_course.numpy.rnn import scale_spectral_radius
 
-__all__ = ["KINDS", "make_recurrent", "set_forget_bias", "set_recurrent_radius", "single_thread",
-           "Table", "markdown_table"]
+__all__ = [
+    "KINDS",
+    "make_recurrent",
+    "set_forget_bias",
+    "set_recurrent_radius",
+    "single_thread",
+    "Table",
+    "markdown_table",
+]
 
 KINDS = ("rnn", "lstm", "gru")
 _CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -66,9 +74,9 @@ def set_forget_bias(module: nn.Module, value: float) -> nn.Module:
             hidden = module.hidden_size
             for name, param in module.named_parameters():
                 if name.startswith("bias_ih"):
-                    param[hidden:2 * hidden] = value
+                    param[hidden : 2 * hidden] = value
                 elif name.startswith("bias_hh"):
-                    param[hidden:2 * hidden] = 0.0
+                    param[hidden : 2 * hidden] = 0.0
             return module
         params = dict(module.named_parameters())
         found = [p for n, p in params.items() if n == "b_f" or n.endswith(".b_f")]
@@ -91,9 +99,9 @@ def set_recurrent_radius(module: nn.Module, radius: float) -> nn.Module:
             if not name.startswith("weight_hh"):
                 continue
             for start in range(0, param.shape[0], hidden):
-                block = param[start:start + hidden].detach().cpu().double().numpy()
+                block = param[start : start + hidden].detach().cpu().double().numpy()
                 scaled = scale_spectral_radius(block, radius)
-                param[start:start + hidden] = torch.as_tensor(scaled, dtype=param.dtype)
+                param[start : start + hidden] = torch.as_tensor(scaled, dtype=param.dtype)
     return module
 
 
@@ -122,7 +130,7 @@ class Table(str):
     columns: list[str]
     cells: list[list[str]]
 
-    def __new__(cls, columns: Sequence[str], cells: Sequence[Sequence[str]]) -> "Table":
+    def __new__(cls, columns: Sequence[str], cells: Sequence[Sequence[str]]) -> Table:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(row) + " |" for row in cells]
         table = super().__new__(cls, "\n".join(lines))
@@ -135,13 +143,13 @@ class Table(str):
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
-                       for row in self.cells)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self.cells)
         return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-                   floatfmt: str = "{:.3g}") -> Table:
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = "{:.3g}"
+) -> Table:
     """Format ``rows`` (dicts with the same keys) as a :class:`Table`; floats use ``floatfmt``."""
     if not rows:
         return Table(list(columns or []), [])

@@ -10,6 +10,7 @@
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,8 +28,18 @@ from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.lm import RNNLM, build_rnn
 from lstm_course.torch.lm_train import train_lm
 
-__all__ = ["settings", "default_runs", "state_layout", "scratch_vs_framework", "build_depth_lm",
-           "DepthResult", "run_depth", "depth_rows", "depth_table", "plot_depth"]
+__all__ = [
+    "settings",
+    "default_runs",
+    "state_layout",
+    "scratch_vs_framework",
+    "build_depth_lm",
+    "DepthResult",
+    "run_depth",
+    "depth_rows",
+    "depth_table",
+    "plot_depth",
+]
 
 _DIRECTIONS = ("正向", "反向")
 
@@ -36,19 +47,19 @@ _DIRECTIONS = ("正向", "反向")
 def settings() -> dict[str, Any]:
     """Data, model and training sizes of the active profile."""
     return by_profile(
-        quick=dict(batch_size=32, num_steps=64, embedding_dim=16, hidden_size=128, epochs=3, lr=0.004,
-                   dropout=0.2),
-        full=dict(batch_size=32, num_steps=64, embedding_dim=32, hidden_size=256, epochs=30, lr=0.002,
-                  dropout=0.3),
+        quick=dict(batch_size=32, num_steps=64, embedding_dim=16, hidden_size=128, epochs=3, lr=0.004, dropout=0.2),
+        full=dict(batch_size=32, num_steps=64, embedding_dim=32, hidden_size=256, epochs=30, lr=0.002, dropout=0.3),
     )
 
 
 def default_runs(dropout: float | None = None) -> dict[str, dict[str, Any]]:
     """The compared models: ``{name: {"num_layers": ..., "dropout": ...}}``."""
     p = settings()["dropout"] if dropout is None else dropout
-    return {"1 层": dict(num_layers=1, dropout=0.0),
-            "2 层": dict(num_layers=2, dropout=0.0),
-            f"2 层 + 层间 dropout {p:g}": dict(num_layers=2, dropout=p)}
+    return {
+        "1 层": dict(num_layers=1, dropout=0.0),
+        "2 层": dict(num_layers=2, dropout=0.0),
+        f"2 层 + 层间 dropout {p:g}": dict(num_layers=2, dropout=p),
+    }
 
 
 # ---------------------------------------------------------------- shapes
@@ -69,8 +80,7 @@ def state_layout(rnn: nn.Module, X: torch.Tensor) -> list[dict[str, Any]]:
     rows = []
     for k in range(h_n.shape[0]):
         layer, direction = divmod(k, D)
-        row = {"h_n 的行 k": k, "层 layer": layer, "方向": _DIRECTIONS[direction], "等于 output 的": "—",
-               "最大差": "—"}
+        row = {"h_n 的行 k": k, "层 layer": layer, "方向": _DIRECTIONS[direction], "等于 output 的": "—", "最大差": "—"}
         if layer == rnn.num_layers - 1:
             piece = output[-1, :, :H] if direction == 0 else output[0, :, H:]
             row["等于 output 的"] = "output[-1, :, :H]" if direction == 0 else "output[0, :, H:]"
@@ -79,9 +89,17 @@ def state_layout(rnn: nn.Module, X: torch.Tensor) -> list[dict[str, Any]]:
     return rows
 
 
-def scratch_vs_framework(num_layers: int = 2, bidirectional: bool = True, *, input_size: int = 3,
-                         hidden_size: int = 4, steps: int = 5, batch: int = 2, seed: int = 0,
-                         dtype: torch.dtype = torch.float32) -> dict[str, float]:
+def scratch_vs_framework(
+    num_layers: int = 2,
+    bidirectional: bool = True,
+    *,
+    input_size: int = 3,
+    hidden_size: int = 4,
+    steps: int = 5,
+    batch: int = 2,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> dict[str, float]:
     """Max absolute differences between ``ScratchLSTM`` and ``nn.LSTM`` with copied weights.
 
     Both get the same random input and initial state; the loss uses ``output``, ``h_n`` and
@@ -104,16 +122,14 @@ def scratch_vs_framework(num_layers: int = 2, bidirectional: bool = True, *, inp
         out, (h_n, c_n) = module(x, state)
         (out.sin().sum() + h_n.square().sum() + c_n.cos().sum()).backward()
         results.append((out, h_n, c_n, x.grad))
-    diffs = {name: (a - b).abs().max().item()
-             for name, a, b in zip(("output", "h_n", "c_n", "dX"), *results)}
+    diffs = {name: (a - b).abs().max().item() for name, a, b in zip(("output", "h_n", "c_n", "dX"), *results)}
     grads = zip(convert.lstm_grads(ref), convert.lstm_grads(scratch))
     diffs["d参数"] = max(float(abs(g1[n] - g2[n]).max()) for g1, g2 in grads for n in convert.LSTM_PARAM_NAMES)
     return diffs
 
 
 # ---------------------------------------------------------------- 1 vs 2 layers
-def build_depth_lm(vocab_size: int, num_layers: int, dropout: float, *, embedding_dim: int,
-                   hidden_size: int) -> RNNLM:
+def build_depth_lm(vocab_size: int, num_layers: int, dropout: float, *, embedding_dim: int, hidden_size: int) -> RNNLM:
     """Embedding → ``nn.LSTM(num_layers, dropout=dropout)`` → linear; dropout **between layers only**."""
     rnn = build_rnn("lstm", "framework", embedding_dim, hidden_size, num_layers, dropout)
     return RNNLM(rnn, vocab_size, embedding_dim=embedding_dim)
@@ -132,9 +148,17 @@ class DepthResult:
     model: RNNLM = field(repr=False)
 
 
-def run_depth(train_iter: Iterable, val_iter: Iterable, vocab_size: int,
-              runs: Mapping[str, Mapping[str, Any]] | None = None, *, seed: int = 0, device: Any = None,
-              progress: bool = False, **overrides: Any) -> list[DepthResult]:
+def run_depth(
+    train_iter: Iterable,
+    val_iter: Iterable,
+    vocab_size: int,
+    runs: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    seed: int = 0,
+    device: Any = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> list[DepthResult]:
     """Train one language model per run (same data, hidden size, epochs, optimiser and seed).
 
     Args:
@@ -153,24 +177,58 @@ def run_depth(train_iter: Iterable, val_iter: Iterable, vocab_size: int,
     results = []
     for name, run in runs.items():
         set_seed(seed)
-        model = build_depth_lm(vocab_size, run["num_layers"], run["dropout"],
-                               embedding_dim=cfg["embedding_dim"], hidden_size=cfg["hidden_size"])
+        model = build_depth_lm(
+            vocab_size,
+            run["num_layers"],
+            run["dropout"],
+            embedding_dim=cfg["embedding_dim"],
+            hidden_size=cfg["hidden_size"],
+        )
         with single_thread():
-            history = train_lm(model, train_iter, epochs=cfg["epochs"], lr=cfg["lr"], optimizer="adam", clip=1.0,
-                               val_iter=val_iter, restore_best=True, device=device, seed=seed,
-                               progress=progress, desc=name)
+            history = train_lm(
+                model,
+                train_iter,
+                epochs=cfg["epochs"],
+                lr=cfg["lr"],
+                optimizer="adam",
+                clip=1.0,
+                val_iter=val_iter,
+                restore_best=True,
+                device=device,
+                seed=seed,
+                progress=progress,
+                desc=name,
+            )
         recurrent = parameter_count("lstm", cfg["embedding_dim"], cfg["hidden_size"], num_layers=run["num_layers"])
-        results.append(DepthResult(name, run["num_layers"], run["dropout"],
-                                   sum(p.numel() for p in model.parameters()), recurrent, history, model))
+        results.append(
+            DepthResult(
+                name,
+                run["num_layers"],
+                run["dropout"],
+                sum(p.numel() for p in model.parameters()),
+                recurrent,
+                history,
+                model,
+            )
+        )
     return results
 
 
 def depth_rows(results: Sequence[DepthResult]) -> list[dict[str, Any]]:
     """One row per model: parameters, speed, final training and best validation perplexity."""
-    return [{"模型": r.name, "参数量（全部）": f"{r.parameters:,}", "其中 LSTM": f"{r.recurrent_parameters:,}",
-             "词元/秒": f"{r.history.mean_tokens_per_s():,.0f}", "训练用时 (s)": f"{sum(r.history.seconds):.1f}",
-             "训练困惑度（末轮）": r.history.train_ppl[-1], "最佳验证困惑度": r.history.best_val_ppl,
-             "最佳轮": r.history.best_epoch} for r in results]
+    return [
+        {
+            "模型": r.name,
+            "参数量（全部）": f"{r.parameters:,}",
+            "其中 LSTM": f"{r.recurrent_parameters:,}",
+            "词元/秒": f"{r.history.mean_tokens_per_s():,.0f}",
+            "训练用时 (s)": f"{sum(r.history.seconds):.1f}",
+            "训练困惑度（末轮）": r.history.train_ppl[-1],
+            "最佳验证困惑度": r.history.best_val_ppl,
+            "最佳轮": r.history.best_epoch,
+        }
+        for r in results
+    ]
 
 
 def depth_table(results: Sequence[DepthResult]) -> Table:

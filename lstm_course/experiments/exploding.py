@@ -6,6 +6,7 @@ after step until the loss overflows to ``inf``/``nan``; the *same* run with
 ``torch.nn.utils.clip_grad_norm_`` trains.  The runs are tiny and always use the CPU, so the
 divergence (a numerical event) is reproducible.  Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,15 @@ from lstm_course.config import by_profile
 from lstm_course.experiments.adding import AddingModel, adding_batch
 from lstm_course.experiments.common import Table, make_recurrent, markdown_table, single_thread
 
-__all__ = ["settings", "ClippingResult", "train_sgd", "run_exploding", "exploding_rows",
-           "exploding_table", "plot_exploding"]
+__all__ = [
+    "settings",
+    "ClippingResult",
+    "train_sgd",
+    "run_exploding",
+    "exploding_rows",
+    "exploding_table",
+    "plot_exploding",
+]
 
 
 def settings() -> dict[str, Any]:
@@ -75,8 +83,7 @@ def train_sgd(
         raise TypeError(f"unknown settings {sorted(unknown)}; known: {sorted(cfg)}")
     cfg |= overrides
     rng = np.random.default_rng(seed)
-    model = AddingModel(make_recurrent("rnn", 2, cfg["hidden_size"], radius=radius, seed=seed),
-                        cfg["hidden_size"])
+    model = AddingModel(make_recurrent("rnn", 2, cfg["hidden_size"], radius=radius, seed=seed), cfg["hidden_size"])
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
     losses: list[float] = []
     norms: list[float] = []
@@ -98,16 +105,19 @@ def train_sgd(
             optimizer.step()
     if label is None:
         label = f"ρ={radius:g}，" + ("不裁剪" if clip is None else f"裁剪到 {clip:g}")
-    return ClippingResult(label=label, radius=radius, clip=clip, losses=losses, grad_norms=norms,
-                          diverged_at=diverged_at)
+    return ClippingResult(
+        label=label, radius=radius, clip=clip, losses=losses, grad_norms=norms, diverged_at=diverged_at
+    )
 
 
 def run_exploding(*, seed: int = 0, **overrides: Any) -> dict[str, ClippingResult]:
     """The chapter's three runs: radius 1 unclipped, radius 1.5 unclipped, radius 1.5 clipped."""
     clip = (settings() | overrides)["clip"]
-    runs = [train_sgd(1.0, None, seed=seed, **overrides),
-            train_sgd(1.5, None, seed=seed, **overrides),
-            train_sgd(1.5, clip, seed=seed, **overrides)]
+    runs = [
+        train_sgd(1.0, None, seed=seed, **overrides),
+        train_sgd(1.5, None, seed=seed, **overrides),
+        train_sgd(1.5, clip, seed=seed, **overrides),
+    ]
     return {r.label: r for r in runs}
 
 
@@ -116,10 +126,14 @@ def exploding_rows(results: Mapping[str, ClippingResult]) -> list[dict[str, Any]
     rows = []
     for r in results.values():
         finite = [g for g in r.grad_norms if math.isfinite(g)]
-        rows.append({"设置": r.label,
-                     "发散于第几步": "—" if r.diverged_at is None else str(r.diverged_at),
-                     "最大有限梯度范数": max(finite) if finite else float("nan"),
-                     "最后 50 步平均 MSE": r.final_loss()})
+        rows.append(
+            {
+                "设置": r.label,
+                "发散于第几步": "—" if r.diverged_at is None else str(r.diverged_at),
+                "最大有限梯度范数": max(finite) if finite else float("nan"),
+                "最后 50 步平均 MSE": r.final_loss(),
+            }
+        )
     return rows
 
 
@@ -137,16 +151,34 @@ def plot_exploding(results: Mapping[str, ClippingResult], *, axes: Any = None) -
     setup_chinese_font()
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
-    plot_history({k: r.losses for k, r in results.items()}, xlabel="更新步数", ylabel="训练 MSE",
-                 title="损失", logy=True, ax=axes[0])
-    plot_history({k: r.grad_norms for k, r in results.items()}, xlabel="更新步数",
-                 ylabel="全局梯度范数（裁剪前）", title="梯度范数", logy=True, ax=axes[1])
+    plot_history(
+        {k: r.losses for k, r in results.items()},
+        xlabel="更新步数",
+        ylabel="训练 MSE",
+        title="损失",
+        logy=True,
+        ax=axes[0],
+    )
+    plot_history(
+        {k: r.grad_norms for k, r in results.items()},
+        xlabel="更新步数",
+        ylabel="全局梯度范数（裁剪前）",
+        title="梯度范数",
+        logy=True,
+        ax=axes[1],
+    )
     diverged = [r for r in results.values() if r.diverged_at is not None]
     for r in diverged:
         for ax in axes:
             ax.axvline(r.diverged_at, color="red", linestyle=":", linewidth=1)
-        axes[0].annotate(f"第 {r.diverged_at} 步：损失 → inf/nan", xy=(r.diverged_at, 10),
-                         xytext=(8, -14), textcoords="offset points", color="red", fontsize=9)
+        axes[0].annotate(
+            f"第 {r.diverged_at} 步：损失 → inf/nan",
+            xy=(r.diverged_at, 10),
+            xytext=(8, -14),
+            textcoords="offset points",
+            color="red",
+            fontsize=9,
+        )
     if diverged:
         axes[0].set_ylim(top=10)  # the diverging curve leaves the plot; keep the others readable
     return axes

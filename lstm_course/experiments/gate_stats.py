@@ -3,6 +3,7 @@
 :func:`gate_saturation` is the measurement of Karpathy et al. (2015): how often a gate is
 nearly closed (< 0.1) or nearly open (> 0.9).  Needs NumPy only.
 """
+
 from __future__ import annotations
 
 import numpy as np

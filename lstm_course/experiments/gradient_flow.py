@@ -13,6 +13,7 @@ The LSTM's forget-gate helpers (:func:`forget_gates`, :func:`forget_path_norms`)
 counterparts for the update gate, whose ``diag(z_t)`` is the GRU's direct path:
 :func:`update_gates`, :func:`update_path_norms` and :func:`set_update_bias`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,14 +28,26 @@ from lstm_course.config import by_profile
 from lstm_course.experiments.common import Table, make_recurrent, markdown_table, single_thread
 
 __all__ = [
-    "DISTANCES", "settings", "jacobian_norms", "geometric_mean", "flow_rows", "flow_table", "plot_flow",
-    "random_inputs", "radius_curves", "cell_curves", "forget_gates", "forget_path_norms",
-    "cell_state_jacobian", "set_update_bias", "update_gates", "update_path_norms",
+    "DISTANCES",
+    "settings",
+    "jacobian_norms",
+    "geometric_mean",
+    "flow_rows",
+    "flow_table",
+    "plot_flow",
+    "random_inputs",
+    "radius_curves",
+    "cell_curves",
+    "forget_gates",
+    "forget_path_norms",
+    "cell_state_jacobian",
+    "set_update_bias",
+    "update_gates",
+    "update_path_norms",
 ]
 
 DISTANCES = (1, 10, 50, 100)
 """The distances ``T - t`` the chapter's tables report."""
-
 
 
 def settings() -> dict[str, int]:
@@ -102,7 +115,7 @@ def jacobian_norms(
             # of the rest of the sequence w.r.t. the state s_t.
             parts = tuple(p.clone() for p in _as_tuple(state))
             fed.append(parts)
-            _, state = model(Xr[t:t + 1], _like(parts, state))
+            _, state = model(Xr[t : t + 1], _like(parts, state))
         final = _as_tuple(state)
         if target >= len(final):
             raise ValueError(f"target={target} but the state has {len(final)} part(s)")
@@ -217,9 +230,15 @@ def plot_flow(curves: Mapping[str, np.ndarray], *, title: str = "", ax: Any = No
     length = min(len(v) for v in curves.values())
     distance = np.arange(1, length + 1)
     series = {label: geometric_mean(norms)[:length] for label, norms in curves.items()}
-    return plot_lines(distance, series, xlabel="距离 $T-t$（时间步）",
-                      ylabel=r"$\Vert\partial h_T/\partial s_t\Vert_2$（几何平均）",
-                      title=title, logy=True, ax=ax)
+    return plot_lines(
+        distance,
+        series,
+        xlabel="距离 $T-t$（时间步）",
+        ylabel=r"$\Vert\partial h_T/\partial s_t\Vert_2$（几何平均）",
+        title=title,
+        logy=True,
+        ax=ax,
+    )
 
 
 def _second_block_gates(rnn: nn.Module, kind: type, X: torch.Tensor | np.ndarray, caller: str) -> np.ndarray:
@@ -234,8 +253,8 @@ def _second_block_gates(rnn: nn.Module, kind: type, X: torch.Tensor | np.ndarray
     if X.ndim != 3 or X.shape[2] != rnn.input_size:
         raise ValueError(f"X: expected shape (steps, batch, {rnn.input_size}), received {tuple(X.shape)}")
     H = rnn.hidden_size
-    W_x, W_h = rnn.weight_ih_l0[H:2 * H].T, rnn.weight_hh_l0[H:2 * H].T
-    b = rnn.bias_ih_l0[H:2 * H] + rnn.bias_hh_l0[H:2 * H]
+    W_x, W_h = rnn.weight_ih_l0[H : 2 * H].T, rnn.weight_hh_l0[H : 2 * H].T
+    b = rnn.bias_ih_l0[H : 2 * H] + rnn.bias_hh_l0[H : 2 * H]
     with torch.no_grad(), single_thread():
         outputs, _ = rnn(X)
         H_prev = torch.cat([torch.zeros_like(outputs[:1]), outputs[:-1]])
@@ -244,7 +263,7 @@ def _second_block_gates(rnn: nn.Module, kind: type, X: torch.Tensor | np.ndarray
 
 def _direct_path_norms(gates: np.ndarray) -> np.ndarray:
     """``max_j prod_{k=T-d+1}^{T} g_k[j]`` for d = 1 .. T-1: gates ``(steps, batch, hidden)`` → ``(steps - 1, batch)``."""
-    products = np.cumprod(gates.astype(np.float64)[:0:-1], axis=0)   # g_T, g_T g_{T-1}, ... (excludes g_1)
+    products = np.cumprod(gates.astype(np.float64)[:0:-1], axis=0)  # g_T, g_T g_{T-1}, ... (excludes g_1)
     return products.max(axis=-1)
 
 
@@ -267,8 +286,7 @@ def forget_path_norms(lstm: nn.LSTM, X: torch.Tensor | np.ndarray) -> np.ndarray
     return _direct_path_norms(forget_gates(lstm, X))
 
 
-def cell_state_jacobian(module: nn.Module, x_t: torch.Tensor, h_prev: torch.Tensor,
-                        c_prev: torch.Tensor) -> np.ndarray:
+def cell_state_jacobian(module: nn.Module, x_t: torch.Tensor, h_prev: torch.Tensor, c_prev: torch.Tensor) -> np.ndarray:
     """``dC_t/dC_{t-1}`` of one LSTM step with ``h_{t-1}`` held fixed, computed by autograd.
 
     Args:
@@ -278,8 +296,10 @@ def cell_state_jacobian(module: nn.Module, x_t: torch.Tensor, h_prev: torch.Tens
         ``(batch, hidden, hidden)``; the theory says it is ``diag(f_t)``.
     """
     if h_prev.ndim != 2 or c_prev.shape != h_prev.shape or x_t.ndim != 2 or x_t.shape[0] != h_prev.shape[0]:
-        raise ValueError(f"expected x_t (batch, input), h_prev and c_prev (batch, hidden); received "
-                         f"{tuple(x_t.shape)}, {tuple(h_prev.shape)}, {tuple(c_prev.shape)}")
+        raise ValueError(
+            f"expected x_t (batch, input), h_prev and c_prev (batch, hidden); received "
+            f"{tuple(x_t.shape)}, {tuple(h_prev.shape)}, {tuple(c_prev.shape)}"
+        )
     model = copy.deepcopy(module).cpu().double()
     x, h = x_t.detach().cpu().double()[None], h_prev.detach().cpu().double()[None]
 
@@ -306,9 +326,9 @@ def set_update_bias(gru: nn.GRU, value: float) -> nn.GRU:
     with torch.no_grad():
         for name, param in gru.named_parameters():
             if name.startswith("bias_ih"):
-                param[hidden:2 * hidden] = value
+                param[hidden : 2 * hidden] = value
             elif name.startswith("bias_hh"):
-                param[hidden:2 * hidden] = 0.0
+                param[hidden : 2 * hidden] = 0.0
     return gru
 
 

@@ -7,6 +7,7 @@ is the input at ``t+1``) and by the self-check :func:`lstm_course.check.deep.rec
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,9 @@ from lstm_course.experiments.common import single_thread
 __all__ = ["influence_matrix", "visible_inputs"]
 
 
-def influence_matrix(rnn: nn.Module, steps: int, *, inputs: torch.Tensor | None = None, seed: int = 0,
-                     dtype: torch.dtype = torch.float64) -> np.ndarray:
+def influence_matrix(
+    rnn: nn.Module, steps: int, *, inputs: torch.Tensor | None = None, seed: int = 0, dtype: torch.dtype = torch.float64
+) -> np.ndarray:
     """``M[t, s] = ||∂ y_t / ∂ x_s||_F`` at a random input of ``steps`` steps (batch 1), or at ``inputs``.
 
     Args:
@@ -39,8 +41,9 @@ def influence_matrix(rnn: nn.Module, steps: int, *, inputs: torch.Tensor | None 
     if getattr(rnn, "batch_first", False):
         raise ValueError("rnn must be time-major (batch_first=False)")
     if inputs is not None and tuple(inputs.shape) not in ((steps, rnn.input_size), (steps, 1, rnn.input_size)):
-        raise ValueError(f"inputs: expected shape {(steps, rnn.input_size)} (steps, input_size), "
-                         f"received {tuple(inputs.shape)}")
+        raise ValueError(
+            f"inputs: expected shape {(steps, rnn.input_size)} (steps, input_size), received {tuple(inputs.shape)}"
+        )
     generator = torch.Generator().manual_seed(seed)
     param = next(rnn.parameters())
     original, device, was_training = param.dtype, param.device, rnn.training
@@ -70,13 +73,13 @@ def _jacobian_norms(rnn: nn.Module, X: torch.Tensor) -> np.ndarray:
         features = rnn(X)[0].shape[-1]
     copies = steps * features
     Xs = X.expand(steps, copies, inputs).clone().requires_grad_(True)
-    Y = rnn(Xs)[0]                                                        # (steps, copies, features)
+    Y = rnn(Xs)[0]  # (steps, copies, features)
     select = torch.zeros_like(Y)
     arange = lambda n: torch.arange(n, device=X.device)  # noqa: E731
     select[arange(steps).repeat_interleave(features), arange(copies), arange(features).repeat(steps)] = 1.0
-    (grad,) = torch.autograd.grad((Y * select).sum(), Xs)                 # (s, copies, input)
-    J = grad.view(steps, steps, features, inputs)                         # (s, t, f, input)
-    return J.pow(2).sum(dim=(2, 3)).sqrt().T.detach().cpu().numpy()       # (t, s)
+    (grad,) = torch.autograd.grad((Y * select).sum(), Xs)  # (s, copies, input)
+    J = grad.view(steps, steps, features, inputs)  # (s, t, f, input)
+    return J.pow(2).sum(dim=(2, 3)).sqrt().T.detach().cpu().numpy()  # (t, s)
 
 
 def visible_inputs(matrix: np.ndarray, t: int) -> list[int]:

@@ -5,6 +5,7 @@ this is the small version a page can run in seconds: forward + backward of ``sum
 timed with :func:`~lstm_course.experiments.speed.time_call`, the device synchronised before
 each reading of the clock.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,9 +18,9 @@ from lstm_course.runtime import synchronize
 __all__ = ["training_tokens_per_second"]
 
 
-def training_tokens_per_second(module: Any, *, steps: int, batch: int, input_size: int,
-                               device: Any = "cpu", repeats: int = 5, warmup: int = 2
-                               ) -> float:
+def training_tokens_per_second(
+    module: Any, *, steps: int, batch: int, input_size: int, device: Any = "cpu", repeats: int = 5, warmup: int = 2
+) -> float:
     """Median tokens/s (``steps * batch`` per training step) of ``module`` on ``device``.
 
     Args:
@@ -37,6 +38,5 @@ def training_tokens_per_second(module: Any, *, steps: int, batch: int, input_siz
         output, _ = module(X)
         output.sum().backward()
 
-    seconds = time_call(train_step, warmup=warmup, repeats=repeats,
-                        sync=lambda: synchronize(device))
+    seconds = time_call(train_step, warmup=warmup, repeats=repeats, sync=lambda: synchronize(device))
     return steps * batch / float(np.median(seconds))

@@ -17,6 +17,7 @@ the top of the repository only adds a command line and results files around both
 
 Importing this module needs NumPy only; PyTorch is imported by the functions that use it.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -27,14 +28,38 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["GATES", "SCHEMA_VERSION", "time_call", "flops_per_token", "matmul_gflops", "matmul_peak_gflops",
-           "blas_threads", "environment", "add_ratios", "results_table", "results_markdown",
-           "device_slug", "table_device", "from_record", "OUR_LSTMS", "FUSED_LSTMS",
-           "COMPILED_LSTMS", "targets", "targets_table"]
+__all__ = [
+    "GATES",
+    "SCHEMA_VERSION",
+    "time_call",
+    "flops_per_token",
+    "matmul_gflops",
+    "matmul_peak_gflops",
+    "blas_threads",
+    "environment",
+    "add_ratios",
+    "results_table",
+    "results_markdown",
+    "device_slug",
+    "table_device",
+    "from_record",
+    "OUR_LSTMS",
+    "FUSED_LSTMS",
+    "COMPILED_LSTMS",
+    "targets",
+    "targets_table",
+]
 
 #: The LSTM implementations written in this course (the framework layers and d2l's are not).
-OUR_LSTMS = ("numpy-lstm", "torch-scratch-lstm", "torch-fused-lstm", "torch-fused-lstm-cpp",
-             "torch-fused-lstm-compile", "tf-scratch-lstm-eager", "tf-scratch-lstm-function")
+OUR_LSTMS = (
+    "numpy-lstm",
+    "torch-scratch-lstm",
+    "torch-fused-lstm",
+    "torch-fused-lstm-cpp",
+    "torch-fused-lstm-compile",
+    "tf-scratch-lstm-eager",
+    "tf-scratch-lstm-function",
+)
 #: Our PyTorch fused LSTMs (Python loop, C++ loop, torch.compile).
 FUSED_LSTMS = ("torch-fused-lstm", "torch-fused-lstm-cpp", "torch-fused-lstm-compile")
 #: Our implementations whose time loop is compiled or a graph (the eager rows are the lesson).
@@ -46,8 +71,9 @@ GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 SCHEMA_VERSION = 1
 
 
-def time_call(fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 3, number: int = 1,
-              sync: Callable[[], Any] | None = None) -> list[float]:
+def time_call(
+    fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 3, number: int = 1, sync: Callable[[], Any] | None = None
+) -> list[float]:
     """Seconds per call of ``fn()``, one value per timed group.
 
     Args:
@@ -90,8 +116,9 @@ def flops_per_token(cell: str, input_size: int, hidden_size: int, *, train: bool
     return 3 * forward if train else forward
 
 
-def matmul_gflops(m: int, k: int, n: int, *, device: Any = "cpu", repeats: int = 30,
-                  number: int | None = None) -> float:
+def matmul_gflops(
+    m: int, k: int, n: int, *, device: Any = "cpu", repeats: int = 30, number: int | None = None
+) -> float:
     """Measured float32 GFLOP/s of ``torch.mm`` of an ``(m, k)`` and a ``(k, n)`` matrix: the best group.
 
     A ceiling is what the machine *can* do, so the fastest of ``repeats`` short groups (about a
@@ -117,8 +144,7 @@ def matmul_gflops(m: int, k: int, n: int, *, device: Any = "cpu", repeats: int =
     return flops / min(seconds) / 1e9
 
 
-def matmul_peak_gflops(sizes: Sequence[int] = (256, 512, 1024), *, device: Any = "cpu",
-                       repeats: int = 30) -> float:
+def matmul_peak_gflops(sizes: Sequence[int] = (256, 512, 1024), *, device: Any = "cpu", repeats: int = 30) -> float:
     """The machine's dense-matmul ceiling: the best :func:`matmul_gflops` over square sizes.
 
     Several sizes, because on a shared machine the largest product is interrupted most often
@@ -212,7 +238,7 @@ def environment(device: Any = "cpu", *, frameworks: Sequence[str] = ("numpy", "t
         frameworks: modules whose versions are recorded (only those already imported).
     """
     env: dict[str, Any] = {
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": _cpu_name(),
@@ -297,8 +323,9 @@ def _train(rows: Mapping[str, Mapping[str, Any]], row_id: str, mode: str = "trai
     return row.get(f"{mode}_tokens_per_s") if row and row.get("status") == "ok" else None
 
 
-def _best(rows: Mapping[str, Mapping[str, Any]], ids: Sequence[str], mode: str = "train"
-          ) -> tuple[str | None, float | None]:
+def _best(
+    rows: Mapping[str, Mapping[str, Any]], ids: Sequence[str], mode: str = "train"
+) -> tuple[str | None, float | None]:
     found = {k: _train(rows, k, mode) for k in ids if _train(rows, k, mode)}
     best = max(found, key=found.get) if found else None
     return best, found.get(best) if best else None
@@ -315,35 +342,62 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def add(target: str, required: float, measured: float | None, detail: str) -> None:
-        out.append({"target": target, "required": required, "measured": measured, "detail": detail,
-                    "met": None if measured is None else measured >= required})
+        out.append(
+            {
+                "target": target,
+                "required": required,
+                "measured": measured,
+                "detail": detail,
+                "met": None if measured is None else measured >= required,
+            }
+        )
 
     nn_lstm, keras_lstm, d2l = (_train(rows, k) for k in ("torch-nn-lstm", "tf-keras-lstm", "d2l-tf-scratch-lstm"))
     cuda = str(results["environment"]["device"]).startswith("cuda")
     best_fused, fused = _best(rows, FUSED_LSTMS)
     if not cuda:
-        add("融合的从零实现 (PyTorch) ÷ nn.LSTM", 0.9,
-            fused / nn_lstm if fused and nn_lstm else None, f"最好的一行：{best_fused}")
+        add(
+            "融合的从零实现 (PyTorch) ÷ nn.LSTM",
+            0.9,
+            fused / nn_lstm if fused and nn_lstm else None,
+            f"最好的一行：{best_fused}",
+        )
         best_infer, fused_infer = _best(rows, FUSED_LSTMS, "infer")
         nn_infer = _train(rows, "torch-nn-lstm", "infer")
-        add("融合的从零实现 (PyTorch) ÷ nn.LSTM（推理）", 0.8,
-            fused_infer / nn_infer if fused_infer and nn_infer else None, f"最好的一行：{best_infer}")
+        add(
+            "融合的从零实现 (PyTorch) ÷ nn.LSTM（推理）",
+            0.8,
+            fused_infer / nn_infer if fused_infer and nn_infer else None,
+            f"最好的一行：{best_infer}",
+        )
     tf_fn = _train(rows, "tf-scratch-lstm-function")
     add("TF 从零实现 + tf.function ÷ Keras LSTM", 1.0, tf_fn / keras_lstm if tf_fn and keras_lstm else None, "")
     compiled = {k: _train(rows, k) for k in COMPILED_LSTMS if _train(rows, k)}
     slowest = min(compiled, key=compiled.get) if compiled else None
-    add("每一个编译/计算图实现 ÷ d2l 的即时执行 TF 从零实现", 5.0,
-        compiled[slowest] / d2l if slowest and d2l else None, f"最慢的一行：{slowest}")
+    add(
+        "每一个编译/计算图实现 ÷ d2l 的即时执行 TF 从零实现",
+        5.0,
+        compiled[slowest] / d2l if slowest and d2l else None,
+        f"最慢的一行：{slowest}",
+    )
     fractions = {r["id"]: r["train_peak_fraction"] for r in results["rows"] if r.get("train_peak_fraction")}
     best = max(fractions, key=fractions.get) if fractions else None
     add("最好的一行达到的矩阵乘法峰值比例", 0.5, fractions[best] if best else None, f"最好的一行：{best}")
     scratch = {k: v for k, v in fractions.items() if k in OUR_LSTMS}
     best_scratch = max(scratch, key=scratch.get) if scratch else None
-    add("最好的从零实现达到的矩阵乘法峰值比例", 0.5, scratch[best_scratch] if best_scratch else None,
-        f"最好的一行：{best_scratch}")
+    add(
+        "最好的从零实现达到的矩阵乘法峰值比例",
+        0.5,
+        scratch[best_scratch] if best_scratch else None,
+        f"最好的一行：{best_scratch}",
+    )
     if cuda:
-        add("融合的从零实现 ÷ cuDNN nn.LSTM (GPU)", 0.5, fused / nn_lstm if fused and nn_lstm else None,
-            f"最好的一行：{best_fused}")
+        add(
+            "融合的从零实现 ÷ cuDNN nn.LSTM (GPU)",
+            0.5,
+            fused / nn_lstm if fused and nn_lstm else None,
+            f"最好的一行：{best_fused}",
+        )
     return out
 
 
@@ -352,8 +406,10 @@ def targets_table(results: Mapping[str, Any]) -> Any:
     from lstm_course.experiments.common import Table
 
     verdict = {True: "达到", False: "未达到", None: "未测"}
-    cells = [[t["target"], f"≥ {t['required']:g}", _fmt(t["measured"], ".2f"), verdict[t["met"]], t["detail"]]
-             for t in targets(results)]
+    cells = [
+        [t["target"], f"≥ {t['required']:g}", _fmt(t["measured"], ".2f"), verdict[t["met"]], t["detail"]]
+        for t in targets(results)
+    ]
     return Table(["目标（训练，另注明的除外）", "要求", "实测", "结论", "说明"], cells)
 
 
@@ -368,14 +424,14 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         f"- device: `{env['device']}`, CPU: {env['cpu']} ({env['cpu_count']} logical cores)"
         + (f", GPU: {env['gpu']}" if env.get("gpu") else ""),
         f"- versions: {versions}",
-        f"- threads: " + ", ".join(f"{k} {v}" for k, v in threads.items()),
+        "- threads: " + ", ".join(f"{k} {v}" for k, v in threads.items()),
         f"- load average before / after: {env.get('load_average')} / {results.get('load_average_after')}",
         f"- configuration: batch {cfg['batch']}, steps {cfg['steps']}, hidden {cfg['hidden']}, "
         f"vocabulary {cfg['vocab']} (one-hot input), warm-up {cfg['warmup']} steps, "
         f"{cfg.get('rounds', 1)} interleaved rounds × {cfg['repeats']} timed groups × {cfg['number']} steps, "
         "median group reported",
         f"- measured matmul peak: {peak['gflops']:.1f} GFLOP/s ({peak['how']})",
-        f"- FLOPs per token: 2·G·H·(X+H) (LSTM 8·H·(X+H)), ×3 for training; the output layer is not counted",
+        "- FLOPs per token: 2·G·H·(X+H) (LSTM 8·H·(X+H)), ×3 for training; the output layer is not counted",
         "",
         str(results_table(results)),
         "",

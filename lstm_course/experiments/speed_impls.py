@@ -33,6 +33,7 @@ visible to TensorFlow **and** ``activation='tanh'``, ``recurrent_activation='sig
 generic ``tf.while_loop`` over the steps — with ``TF_ENABLE_ONEDNN_OPTS=0`` (set by
 :mod:`lstm_course.tf`) and no fused oneDNN LSTM kernel.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,12 +49,36 @@ from typing import Any
 import numpy as np
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.speed import (SCHEMA_VERSION, add_ratios, blas_threads, device_slug, environment,
-                                           flops_per_token, matmul_peak_gflops, time_call)
+from lstm_course.experiments.speed import (
+    SCHEMA_VERSION,
+    add_ratios,
+    blas_threads,
+    device_slug,
+    environment,
+    flops_per_token,
+    matmul_peak_gflops,
+    time_call,
+)
 
-__all__ = ["TIMING", "BenchConfig", "Data", "Runner", "Impl", "Unavailable", "IMPLS", "IMPL_IDS", "QUICK_IDS",
-           "default_config", "load_batches", "measure", "measure_rows", "run_benchmark", "with_sizes",
-           "sweep", "keras_lstm_kernel"]
+__all__ = [
+    "TIMING",
+    "BenchConfig",
+    "Data",
+    "Runner",
+    "Impl",
+    "Unavailable",
+    "IMPLS",
+    "IMPL_IDS",
+    "QUICK_IDS",
+    "default_config",
+    "load_batches",
+    "measure",
+    "measure_rows",
+    "run_benchmark",
+    "with_sizes",
+    "sweep",
+    "keras_lstm_kernel",
+]
 
 
 @dataclass(frozen=True)
@@ -92,8 +117,7 @@ class BenchConfig:
 
 
 #: Timing settings of the two run profiles (the sizes are d2l's in both).
-TIMING = {"quick": dict(warmup=1, repeats=3, number=1, rounds=1),
-          "full": dict(warmup=2, repeats=3, number=3, rounds=3)}
+TIMING = {"quick": dict(warmup=1, repeats=3, number=1, rounds=1), "full": dict(warmup=2, repeats=3, number=3, rounds=3)}
 
 
 def default_config(profile: str | None = None, **overrides: Any) -> BenchConfig:
@@ -116,7 +140,7 @@ class Runner:
     note: str = ""
     trained: Any = None  # what train() updates (a module or the variables), for inspection
     device: str = "cpu"  # where the weights live: 'cpu', 'cuda:0', ... (recorded in the row)
-    kernel: str = ""     # what computes the recurrence (recorded in the row)
+    kernel: str = ""  # what computes the recurrence (recorded in the row)
 
 
 @dataclass(frozen=True)
@@ -139,7 +163,7 @@ class Impl:
     framework: str
     cell: str
     baseline: str
-    build: Callable[["BenchConfig", "Data"], Runner] = field(repr=False)
+    build: Callable[[BenchConfig, Data], Runner] = field(repr=False)
     slow: bool = False
 
 
@@ -160,8 +184,7 @@ def load_batches(config: BenchConfig, count: int = 4) -> Data:
     from lstm_course.data import timemachine as tm
 
     corpus, vocab = tm.load_corpus_time_machine(-1)
-    batches = tuple(itertools.islice(tm.seq_data_iter_sequential(corpus, config.batch, config.steps,
-                                                                 offset=0), count))
+    batches = tuple(itertools.islice(tm.seq_data_iter_sequential(corpus, config.batch, config.steps, offset=0), count))
     return Data(batches, len(vocab))
 
 
@@ -181,8 +204,8 @@ def _build_numpy_lstm(config: BenchConfig, data: Data) -> Runner:
     batches = data.cycle()
 
     def forward(X: np.ndarray):
-        H_all, _, cache = lstm_forward(eye[X.T], None, params)          # (steps, batch, H)
-        return H_all, H_all @ params["W_hq"] + params["b_q"], cache    # logits (steps, batch, V)
+        H_all, _, cache = lstm_forward(eye[X.T], None, params)  # (steps, batch, H)
+        return H_all, H_all @ params["W_hq"] + params["b_q"], cache  # logits (steps, batch, V)
 
     def train() -> None:
         X, Y = next(batches)
@@ -219,8 +242,9 @@ def _optional(module: str, name: str) -> Any:
     return found
 
 
-def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data: Data, *,
-                  compile: bool = False) -> Runner:
+def _torch_runner(
+    make_rnn: Callable[[int, int], Any], config: BenchConfig, data: Data, *, compile: bool = False
+) -> Runner:
     import torch
 
     from lstm_course.torch.lm import RNNLM
@@ -250,8 +274,14 @@ def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data
     from lstm_course.runtime import synchronize
 
     sync = (lambda: synchronize(device)) if device.type != "cpu" else None
-    runner = Runner(train, infer, sync, trained=model, device=str(next(model.parameters()).device),
-                    kernel=_torch_kernel(model.rnn, device))
+    runner = Runner(
+        train,
+        infer,
+        sync,
+        trained=model,
+        device=str(next(model.parameters()).device),
+        kernel=_torch_kernel(model.rnn, device),
+    )
     if compile:  # compile both graphs now, so that the time is reported and not hidden in warm-up
         from torch._inductor import config as inductor_config
 
@@ -264,8 +294,9 @@ def _torch_runner(make_rnn: Callable[[int, int], Any], config: BenchConfig, data
             start = time.perf_counter()
             infer()
             infer_compile = time.perf_counter() - start
-        runner.note = (f"编译用时（不用磁盘缓存）：训练 {train_compile:.0f} s，推理 {infer_compile:.0f} s；"
-                       "循环用 autograd 求导")
+        runner.note = (
+            f"编译用时（不用磁盘缓存）：训练 {train_compile:.0f} s，推理 {infer_compile:.0f} s；循环用 autograd 求导"
+        )
     return runner
 
 
@@ -288,12 +319,14 @@ def _nn(cls_name: str) -> Callable[[BenchConfig, Data], Runner]:
         from torch import nn
 
         return _torch_runner(getattr(nn, cls_name), config, data)
+
     return build
 
 
 def _scratch(module: str, cls_name: str) -> Callable[[BenchConfig, Data], Runner]:
     def build(config: BenchConfig, data: Data) -> Runner:
         return _torch_runner(_optional(module, cls_name), config, data)
+
     return build
 
 
@@ -306,8 +339,7 @@ def _build_fused_cpp(config: BenchConfig, data: Data) -> Runner:
     if not fused_cpp.load():
         raise Unavailable(fused_cpp.unavailable_reason())
     seconds = time.perf_counter() - start
-    runner = _torch_runner(lambda inputs, hidden: FusedLSTM(inputs, hidden, backend="cpp"),
-                           config, data)
+    runner = _torch_runner(lambda inputs, hidden: FusedLSTM(inputs, hidden, backend="cpp"), config, data)
     runner.kernel = "C++ 时间循环（lstm_course.torch.fused_cpp，ATen 算子）"
     runner.note = f"C++ 扩展：加载（含首次编译）{seconds:.0f} s"
     return runner
@@ -329,14 +361,17 @@ def _tensorflow(threads: int, device: str = "cpu") -> Any:
     """Import TensorFlow (quietly, through lstm_course.tf), pin its thread pools and, for a CPU
     table, hide the GPUs from it — both only possible before TensorFlow initialises; afterwards
     :func:`_tf_device` still places every operation of the rows on the table's device."""
-    import lstm_course.tf.lstm  # noqa: F401 - sets TensorFlow's quiet logging defaults first
     import tensorflow as tf
+
+    import lstm_course.tf.lstm  # noqa: F401 - sets TensorFlow's quiet logging defaults first
 
     if device_slug(device) == "cpu":
         with contextlib.suppress(RuntimeError):  # already initialised: tf.device pins the rows
             tf.config.set_visible_devices([], "GPU")
-    for setter in (tf.config.threading.set_intra_op_parallelism_threads,
-                   tf.config.threading.set_inter_op_parallelism_threads):
+    for setter in (
+        tf.config.threading.set_intra_op_parallelism_threads,
+        tf.config.threading.set_inter_op_parallelism_threads,
+    ):
         with contextlib.suppress(RuntimeError):  # the runtime already started: keep its setting
             setter(threads)
     return tf
@@ -370,6 +405,7 @@ def _pinned(tf: Any, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
         with tf.device(where):
             return fn(*args)
+
     return call
 
 
@@ -377,10 +413,14 @@ def keras_lstm_kernel(layer: Any, gpu_visible: bool) -> str:
     """Which kernel ``keras.layers.LSTM`` uses (Keras 3's rule, see the module docstring)."""
     from keras import activations
 
-    cudnn_args = (layer.activation in (activations.tanh,)
-                  and layer.recurrent_activation in (activations.sigmoid,)
-                  and layer.use_bias and not layer.unroll and not layer.recurrent_dropout
-                  and getattr(layer, "use_cudnn", "auto") in ("auto", True))
+    cudnn_args = (
+        layer.activation in (activations.tanh,)
+        and layer.recurrent_activation in (activations.sigmoid,)
+        and layer.use_bias
+        and not layer.unroll
+        and not layer.recurrent_dropout
+        and getattr(layer, "use_cudnn", "auto") in ("auto", True)
+    )
     if cudnn_args and gpu_visible:
         return "cuDNN（Keras 的条件都满足且有 GPU）"
     return "tf.while_loop（Keras 3 的通用实现，无 oneDNN 融合 LSTM 内核）"
@@ -424,8 +464,11 @@ def _tf_runner(model: Any, config: BenchConfig, data: Data, *, compiled: bool) -
 
     gpu = where.startswith("/GPU")
     layer = getattr(model, "rnn", None)
-    kernel = (keras_lstm_kernel(layer, gpu) if isinstance(layer, keras.layers.LSTM)
-              else "TF 算子逐步循环" + ("（tf.function 图）" if compiled else "（即时执行）"))
+    kernel = (
+        keras_lstm_kernel(layer, gpu)
+        if isinstance(layer, keras.layers.LSTM)
+        else "TF 算子逐步循环" + ("（tf.function 图）" if compiled else "（即时执行）")
+    )
     return Runner(train, infer, trained=variables, device=_tf_placed(variables[0]), kernel=kernel)
 
 
@@ -434,8 +477,10 @@ def _build_tf_scratch(compiled: bool) -> Callable[[BenchConfig, Data], Runner]:
         _tensorflow(config.threads, config.device)
         from lstm_course.tf.lm import ScratchLM
 
-        return _tf_runner(ScratchLM(data.vocab_size, config.hidden, seed=config.seed, init="uniform"),
-                          config, data, compiled=compiled)
+        return _tf_runner(
+            ScratchLM(data.vocab_size, config.hidden, seed=config.seed, init="uniform"), config, data, compiled=compiled
+        )
+
     return build
 
 
@@ -463,9 +508,11 @@ def _d2l_lstm_scratch(d2l: Any, tf: Any) -> type:
             super().__init__()
             self.save_hyperparameters()
             init_weight = lambda *shape: tf.Variable(tf.random.normal(shape) * sigma)  # noqa: E731
-            triple = lambda: (init_weight(num_inputs, num_hiddens),  # noqa: E731
-                              init_weight(num_hiddens, num_hiddens),
-                              tf.Variable(tf.zeros(num_hiddens)))
+            triple = lambda: (
+                init_weight(num_inputs, num_hiddens),  # noqa: E731
+                init_weight(num_hiddens, num_hiddens),
+                tf.Variable(tf.zeros(num_hiddens)),
+            )
             self.W_xi, self.W_hi, self.b_i = triple()  # Input gate
             self.W_xf, self.W_hf, self.b_f = triple()  # Forget gate
             self.W_xo, self.W_ho, self.b_o = triple()  # Output gate
@@ -508,8 +555,10 @@ def _build_d2l(config: BenchConfig, data: Data) -> Runner:
     batches = data.cycle(lambda a: tf.constant(a))
     # Keras 3 no longer tracks plain tf.Variable attributes: model.trainable_variables is empty
     # (d2l's own loop would silently train nothing), so the fourteen variables are listed here.
-    variables = [getattr(lstm, n) for n in ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f",
-                                            "W_xo", "W_ho", "b_o", "W_xc", "W_hc", "b_c")]
+    variables = [
+        getattr(lstm, n)
+        for n in ("W_xi", "W_hi", "b_i", "W_xf", "W_hf", "b_f", "W_xo", "W_ho", "b_o", "W_xc", "W_hc", "b_c")
+    ]
     variables += [model.W_hq, model.b_q]
 
     def train() -> None:
@@ -525,36 +574,89 @@ def _build_d2l(config: BenchConfig, data: Data) -> Runner:
     def infer() -> None:
         model(next(batches)[0]).numpy()
 
-    return Runner(_pinned(tf, where, train), _pinned(tf, where, infer), trained=variables,
-                  note="d2l 1.0 的 RNNLMScratch + 书中 §10.1 的 LSTMScratch，即时执行",
-                  device=_tf_placed(variables[0]), kernel="TF 算子逐步循环（即时执行）")
+    return Runner(
+        _pinned(tf, where, train),
+        _pinned(tf, where, infer),
+        trained=variables,
+        note="d2l 1.0 的 RNNLMScratch + 书中 §10.1 的 LSTMScratch，即时执行",
+        device=_tf_placed(variables[0]),
+        kernel="TF 算子逐步循环（即时执行）",
+    )
 
 
 # ----------------------------------------------------------------------------- the table
 IMPLS: tuple[Impl, ...] = (
     Impl("torch-nn-lstm", "nn.LSTM", "torch", "lstm", "torch-nn-lstm", _nn("LSTM")),
-    Impl("torch-fused-lstm", "FusedLSTM（融合，手写反向）", "torch", "lstm", "torch-nn-lstm",
-         _scratch("lstm_course.torch.lstm", "FusedLSTM")),
-    Impl("torch-fused-lstm-cpp", "FusedLSTM + C++ 时间循环", "torch", "lstm", "torch-nn-lstm",
-         _build_fused_cpp),
-    Impl("torch-fused-lstm-compile", "FusedLSTM + torch.compile", "torch", "lstm", "torch-nn-lstm",
-         _build_fused_compiled, slow=True),
-    Impl("torch-scratch-lstm", "ScratchLSTM（逐门）", "torch", "lstm", "torch-nn-lstm",
-         _scratch("lstm_course.torch.lstm", "ScratchLSTM")),
+    Impl(
+        "torch-fused-lstm",
+        "FusedLSTM（融合，手写反向）",
+        "torch",
+        "lstm",
+        "torch-nn-lstm",
+        _scratch("lstm_course.torch.lstm", "FusedLSTM"),
+    ),
+    Impl("torch-fused-lstm-cpp", "FusedLSTM + C++ 时间循环", "torch", "lstm", "torch-nn-lstm", _build_fused_cpp),
+    Impl(
+        "torch-fused-lstm-compile",
+        "FusedLSTM + torch.compile",
+        "torch",
+        "lstm",
+        "torch-nn-lstm",
+        _build_fused_compiled,
+        slow=True,
+    ),
+    Impl(
+        "torch-scratch-lstm",
+        "ScratchLSTM（逐门）",
+        "torch",
+        "lstm",
+        "torch-nn-lstm",
+        _scratch("lstm_course.torch.lstm", "ScratchLSTM"),
+    ),
     Impl("numpy-lstm", "NumPy LSTM（手写 BPTT）", "numpy", "lstm", "torch-nn-lstm", _build_numpy_lstm),
     Impl("torch-nn-gru", "nn.GRU", "torch", "gru", "torch-nn-gru", _nn("GRU")),
-    Impl("torch-fused-gru", "FusedGRU（融合）", "torch", "gru", "torch-nn-gru",
-         _scratch("lstm_course.torch.gru", "FusedGRU")),
-    Impl("torch-scratch-gru", "ScratchGRU（逐门）", "torch", "gru", "torch-nn-gru",
-         _scratch("lstm_course.torch.gru", "ScratchGRU")),
+    Impl(
+        "torch-fused-gru",
+        "FusedGRU（融合）",
+        "torch",
+        "gru",
+        "torch-nn-gru",
+        _scratch("lstm_course.torch.gru", "FusedGRU"),
+    ),
+    Impl(
+        "torch-scratch-gru",
+        "ScratchGRU（逐门）",
+        "torch",
+        "gru",
+        "torch-nn-gru",
+        _scratch("lstm_course.torch.gru", "ScratchGRU"),
+    ),
     Impl("torch-nn-rnn", "nn.RNN", "torch", "rnn", "torch-nn-rnn", _nn("RNN")),
-    Impl("torch-scratch-rnn", "ScratchRNN", "torch", "rnn", "torch-nn-rnn",
-         _scratch("lstm_course.torch.rnn", "ScratchRNN")),
+    Impl(
+        "torch-scratch-rnn",
+        "ScratchRNN",
+        "torch",
+        "rnn",
+        "torch-nn-rnn",
+        _scratch("lstm_course.torch.rnn", "ScratchRNN"),
+    ),
     Impl("tf-keras-lstm", "keras.layers.LSTM", "tensorflow", "lstm", "tf-keras-lstm", _build_keras),
-    Impl("tf-scratch-lstm-function", "TF 从零实现 + tf.function", "tensorflow", "lstm", "tf-keras-lstm",
-         _build_tf_scratch(compiled=True)),
-    Impl("tf-scratch-lstm-eager", "TF 从零实现（即时执行）", "tensorflow", "lstm", "tf-keras-lstm",
-         _build_tf_scratch(compiled=False)),
+    Impl(
+        "tf-scratch-lstm-function",
+        "TF 从零实现 + tf.function",
+        "tensorflow",
+        "lstm",
+        "tf-keras-lstm",
+        _build_tf_scratch(compiled=True),
+    ),
+    Impl(
+        "tf-scratch-lstm-eager",
+        "TF 从零实现（即时执行）",
+        "tensorflow",
+        "lstm",
+        "tf-keras-lstm",
+        _build_tf_scratch(compiled=False),
+    ),
     Impl("d2l-tf-scratch-lstm", "d2l 的 TF 从零实现 LSTM", "d2l", "lstm", "tf-keras-lstm", _build_d2l),
 )
 IMPL_IDS = tuple(impl.id for impl in IMPLS)
@@ -581,14 +683,23 @@ def _first_line(exc: BaseException) -> str:
 
 def _build(impl: Impl, config: BenchConfig, data: Data) -> tuple[dict[str, Any], Runner | None]:
     """The row's identity and its runner, or a ``skipped``/``failed`` row and ``None``."""
-    row: dict[str, Any] = {"id": impl.id, "label": impl.label, "framework": impl.framework,
-                           "cell": impl.cell, "baseline": impl.baseline, "device": str(config.device)}
+    row: dict[str, Any] = {
+        "id": impl.id,
+        "label": impl.label,
+        "framework": impl.framework,
+        "cell": impl.cell,
+        "baseline": impl.baseline,
+        "device": str(config.device),
+    }
     try:
         runner = impl.build(config, data)
         row.update(device=runner.device, kernel=runner.kernel)
         if device_slug(runner.device) != device_slug(config.device):
-            return {**row, "status": "failed", "reason": f"ran on {runner.device}, but this table is for "
-                                                          f"{config.device}: one table, one device"}, None
+            return {
+                **row,
+                "status": "failed",
+                "reason": f"ran on {runner.device}, but this table is for {config.device}: one table, one device",
+            }, None
         return row, runner
     except Unavailable as exc:
         return {**row, "status": "skipped", "reason": f"not available: {exc}"}, None
@@ -598,8 +709,7 @@ def _build(impl: Impl, config: BenchConfig, data: Data) -> tuple[dict[str, Any],
 
 def _time_round(row: dict[str, Any], runner: Runner, config: BenchConfig, *, first: bool) -> bool:
     """Add one round of timed groups to ``row``; on an error mark it failed and return False."""
-    timing = dict(warmup=config.warmup if first else 0, repeats=config.repeats, number=config.number,
-                  sync=runner.sync)
+    timing = dict(warmup=config.warmup if first else 0, repeats=config.repeats, number=config.number, sync=runner.sync)
     try:
         for mode, fn in (("train", runner.train), ("infer", runner.infer)):
             row.setdefault(f"{mode}_seconds", []).extend(time_call(fn, **timing))
@@ -651,8 +761,14 @@ def _threads(n: int) -> Iterator[None]:
             blas_threads(previous_blas)
 
 
-def measure_rows(ids: Sequence[str] | None, config: BenchConfig, *, data: Data | None = None,
-                 peak_gflops: float | None = None, progress: bool = False) -> list[dict[str, Any]]:
+def measure_rows(
+    ids: Sequence[str] | None,
+    config: BenchConfig,
+    *,
+    data: Data | None = None,
+    peak_gflops: float | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
     """Measure the named implementations (all when ``ids`` is ``None``) under ``config.threads``.
 
     Every implementation is built first; then ``config.rounds`` rounds time each of them in turn,
@@ -685,8 +801,10 @@ def measure_rows(ids: Sequence[str] | None, config: BenchConfig, *, data: Data |
                     bar.update()
         if bar is not None:
             bar.close()
-    rows = [row if runner is None or row.get("status") == "failed" else _finish(row, runner, config, data)
-            for row, runner in built]
+    rows = [
+        row if runner is None or row.get("status") == "failed" else _finish(row, runner, config, data)
+        for row, runner in built
+    ]
     if peak_gflops:
         for row in rows:
             if row["status"] == "ok":
@@ -702,12 +820,15 @@ def _tf_threads() -> dict[str, Any]:
         return {}
     tf = sys.modules["tensorflow"]
     # 0 means "TensorFlow's default" (all cores), i.e. the pin could not be applied.
-    return {"tensorflow_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "tensorflow_inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+    return {
+        "tensorflow_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "tensorflow_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
 
 
-def run_benchmark(config: BenchConfig | None = None, ids: Sequence[str] | None = None, *,
-                  progress: bool = False) -> dict[str, Any]:
+def run_benchmark(
+    config: BenchConfig | None = None, ids: Sequence[str] | None = None, *, progress: bool = False
+) -> dict[str, Any]:
     """Measure the peak and the selected rows; return a JSON-serialisable results dict.
 
     Keys: ``schema``, ``environment`` (device, versions, load, date), ``threads``, ``config``,
@@ -740,10 +861,13 @@ def run_benchmark(config: BenchConfig | None = None, ids: Sequence[str] | None =
         "environment": env,
         "threads": threads,
         "config": {**asdict(config), "vocab": data.vocab_size, "tokens_per_step": config.batch * config.steps},
-        "peak": {"gflops": peak, "before_after": peaks,
-                 "how": f"torch.mm float32, square 256/512/1024, on {config.device}, {threads['torch']} "
-                        "thread(s): fastest of 30 short groups per size, best size, measured before and "
-                        "after the rows (the higher)"},
+        "peak": {
+            "gflops": peak,
+            "before_after": peaks,
+            "how": f"torch.mm float32, square 256/512/1024, on {config.device}, {threads['torch']} "
+            "thread(s): fastest of 30 short groups per size, best size, measured before and "
+            "after the rows (the higher)",
+        },
         "rows": rows,
         "load_average_after": environment(config.device, frameworks=())["load_average"],
     }
@@ -754,8 +878,9 @@ def with_sizes(config: BenchConfig, **sizes: int) -> BenchConfig:
     return replace(config, **sizes)
 
 
-def sweep(ids: Sequence[str], config: BenchConfig, *, peak_gflops: float | None = None,
-          **sizes: Sequence[int]) -> dict[str, dict[str, list[float | None]]]:
+def sweep(
+    ids: Sequence[str], config: BenchConfig, *, peak_gflops: float | None = None, **sizes: Sequence[int]
+) -> dict[str, dict[str, list[float | None]]]:
     """Training tokens/s and peak fraction of each row at each value of one swept size.
 
     ``sweep(ids, config, batch=(4, 16, 64))`` measures the rows at every batch size (the other
@@ -764,7 +889,7 @@ def sweep(ids: Sequence[str], config: BenchConfig, *, peak_gflops: float | None 
     """
     if len(sizes) != 1:
         raise ValueError(f"sweep one size at a time (batch=, steps= or hidden=), received {sorted(sizes)}")
-    (name, values), = sizes.items()
+    ((name, values),) = sizes.items()
     out: dict[str, dict[str, list[float | None]]] = {i: {"tokens": [], "fraction": []} for i in ids}
     for value in values:
         for row in measure_rows(ids, with_sizes(config, **{name: value}), peak_gflops=peak_gflops):

@@ -11,6 +11,7 @@
 
 Importing this module imports PyTorch.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -26,17 +27,53 @@ from lstm_course.torch.stack import RecurrentCell
 __all__ = ["MATMUL_OPS", "ELEMENTWISE_OPS", "step_breakdown", "count_train_ops", "op_overhead_us", "hoisting"]
 
 #: Operator names counted as matrix products (oneDNN's whole-sequence LSTM kernels included).
-MATMUL_OPS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::linear",
-                        "aten::matmul", "aten::mkldnn_rnn_layer", "aten::mkldnn_rnn_layer_backward"})
+MATMUL_OPS = frozenset(
+    {
+        "aten::mm",
+        "aten::addmm",
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::linear",
+        "aten::matmul",
+        "aten::mkldnn_rnn_layer",
+        "aten::mkldnn_rnn_layer_backward",
+    }
+)
 #: Operator names counted as element-wise (point-wise) work.
-ELEMENTWISE_OPS = frozenset({
-    "aten::sigmoid", "aten::sigmoid_", "aten::tanh", "aten::tanh_", "aten::mul", "aten::mul_",
-    "aten::add", "aten::add_", "aten::addcmul", "aten::addcmul_", "aten::sub", "aten::sub_",
-    "aten::rsub", "aten::div", "aten::div_", "aten::sigmoid_backward", "aten::tanh_backward",
-    "aten::exp", "aten::neg", "aten::pow", "aten::relu", "aten::threshold_backward", "aten::fill_",
-    "aten::zero_", "aten::_foreach_add_", "aten::_foreach_mul_", "aten::_foreach_norm",
-    "aten::clamp", "aten::clamp_", "aten::lerp_",
-})
+ELEMENTWISE_OPS = frozenset(
+    {
+        "aten::sigmoid",
+        "aten::sigmoid_",
+        "aten::tanh",
+        "aten::tanh_",
+        "aten::mul",
+        "aten::mul_",
+        "aten::add",
+        "aten::add_",
+        "aten::addcmul",
+        "aten::addcmul_",
+        "aten::sub",
+        "aten::sub_",
+        "aten::rsub",
+        "aten::div",
+        "aten::div_",
+        "aten::sigmoid_backward",
+        "aten::tanh_backward",
+        "aten::exp",
+        "aten::neg",
+        "aten::pow",
+        "aten::relu",
+        "aten::threshold_backward",
+        "aten::fill_",
+        "aten::zero_",
+        "aten::_foreach_add_",
+        "aten::_foreach_mul_",
+        "aten::_foreach_norm",
+        "aten::clamp",
+        "aten::clamp_",
+        "aten::lerp_",
+    }
+)
 
 
 def _median_us(fn: Callable[[], Any], repeats: int, number: int, device: Any = "cpu") -> float:
@@ -45,8 +82,15 @@ def _median_us(fn: Callable[[], Any], repeats: int, number: int, device: Any = "
     return statistics.median(time_call(fn, warmup=2, repeats=repeats, number=number, sync=sync)) * 1e6
 
 
-def step_breakdown(make_cell: Callable[[int, int], RecurrentCell], batch: int, hidden: int,
-                   input_size: int = 28, *, repeats: int = 5, number: int = 50) -> dict[str, float]:
+def step_breakdown(
+    make_cell: Callable[[int, int], RecurrentCell],
+    batch: int,
+    hidden: int,
+    input_size: int = 28,
+    *,
+    repeats: int = 5,
+    number: int = 50,
+) -> dict[str, float]:
     """Microseconds of one ``cell.step`` and of its parts (medians; inside ``torch.no_grad``).
 
     Args:
@@ -77,8 +121,7 @@ def step_breakdown(make_cell: Callable[[int, int], RecurrentCell], batch: int, h
         step = _median_us(lambda: cell.step(x, state), repeats, number)
         matmul = _median_us(products, repeats, number)
         dispatch = _median_us(lambda: tiny.step(x1, state1), repeats, number)
-    return {"step": step, "matmul": matmul, "dispatch": dispatch,
-            "elementwise": max(0.0, step - matmul - dispatch)}
+    return {"step": step, "matmul": matmul, "dispatch": dispatch, "elementwise": max(0.0, step - matmul - dispatch)}
 
 
 def count_train_ops(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> dict[str, int]:
@@ -125,6 +168,7 @@ def op_overhead_us(*, grad: bool = True, repeats: int = 5, number: int = 2000) -
     """
     a, b = torch.ones(1, requires_grad=grad), torch.ones(1)
     return _median_us(lambda: torch.mul(a, b), repeats, number)
+
 
 def hoisting(cell: RecurrentCell, X: torch.Tensor, *, repeats: int = 5, number: int = 5) -> dict[str, float]:
     """Forward milliseconds of ``cell(X)`` (input projection hoisted out of the loop, as the fused

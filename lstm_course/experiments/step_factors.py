@@ -4,6 +4,7 @@
 spectral radius and summarises the step Jacobians ``J_k = diag(1 - h_k^2) W_hh^T``: their norms,
 the mean ``tanh'``, and the measured per-step rate of the whole product.  Needs NumPy only.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,14 +12,16 @@ from collections.abc import Mapping
 import numpy as np
 
 from lstm_course.numpy.rnn import (
-    rnn_forward, scale_spectral_radius, spectral_radius, step_jacobians,
+    rnn_forward,
+    scale_spectral_radius,
+    spectral_radius,
+    step_jacobians,
 )
 
 __all__ = ["step_factors"]
 
 
-def step_factors(base: Mapping[str, np.ndarray], X: np.ndarray, radius: float
-                 ) -> dict[str, float]:
+def step_factors(base: Mapping[str, np.ndarray], X: np.ndarray, radius: float) -> dict[str, float]:
     """Summaries of the step Jacobians of an RNN whose ``W_hh`` has spectral radius ``radius``.
 
     Args:
@@ -37,14 +40,19 @@ def step_factors(base: Mapping[str, np.ndarray], X: np.ndarray, radius: float
     hidden = base["W_hh"].shape[0]
     params = dict(base, W_hh=scale_spectral_radius(base["W_hh"], radius))
     _, cache = rnn_forward(X, np.zeros((batch, hidden)), params)
-    J = step_jacobians(cache)                           # (steps, batch, hidden, hidden)
+    J = step_jacobians(cache)  # (steps, batch, hidden, hidden)
     product = np.broadcast_to(np.eye(hidden), (batch, hidden, hidden))
-    for k in range(steps - 1, 0, -1):                   # dh_T/dh_1 = J_T ... J_2
+    for k in range(steps - 1, 0, -1):  # dh_T/dh_1 = J_T ... J_2
         product = product @ J[k]
     norms = np.linalg.norm(product, 2, axis=(1, 2))
     rate = float(np.exp(np.mean(np.log(norms)) / (steps - 1)))
-    mean_slope = float(np.mean(1 - cache.H ** 2))
+    mean_slope = float(np.mean(1 - cache.H**2))
     j_norm = float(np.exp(np.mean(np.log(np.linalg.norm(J, 2, axis=(2, 3))))))
-    return {"radius": float(spectral_radius(params["W_hh"])),
-            "w_norm": float(np.linalg.norm(params["W_hh"], 2)), "j_norm": j_norm,
-            "mean_slope": mean_slope, "rho_slope": radius * mean_slope, "rate": rate}
+    return {
+        "radius": float(spectral_radius(params["W_hh"])),
+        "w_norm": float(np.linalg.norm(params["W_hh"], 2)),
+        "j_norm": j_norm,
+        "mean_slope": mean_slope,
+        "rho_slope": radius * mean_slope,
+        "rate": rate,
+    }

@@ -15,6 +15,7 @@ time after a prefix of ``position`` tokens has been read:
 path is checked against the recomputing one by the tests (same logits).  Importing this module
 imports PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,17 +32,25 @@ from lstm_course.config import by_profile
 from lstm_course.experiments.common import Table, markdown_table, single_thread
 from lstm_course.runtime import synchronize
 
-__all__ = ["settings", "LSTMStreamer", "TransformerStreamer", "state_bytes", "build_streamers",
-           "measure", "streaming_table", "plot_streaming"]
+__all__ = [
+    "settings",
+    "LSTMStreamer",
+    "TransformerStreamer",
+    "state_bytes",
+    "build_streamers",
+    "measure",
+    "streaming_table",
+    "plot_streaming",
+]
 
 
 def settings() -> dict[str, Any]:
     """Sizes of the demonstration and the positions (context lengths) at which a step is timed."""
     return by_profile(
-        quick=dict(vocab_size=64, d_model=128, num_layers=2, nhead=4, positions=(16, 64, 256, 1024),
-                   repeats=7),
-        full=dict(vocab_size=64, d_model=256, num_layers=2, nhead=4,
-                  positions=(16, 64, 256, 1024, 2048, 4096), repeats=15),
+        quick=dict(vocab_size=64, d_model=128, num_layers=2, nhead=4, positions=(16, 64, 256, 1024), repeats=7),
+        full=dict(
+            vocab_size=64, d_model=256, num_layers=2, nhead=4, positions=(16, 64, 256, 1024, 2048, 4096), repeats=15
+        ),
     )
 
 
@@ -56,8 +65,9 @@ def state_bytes(state: Any) -> int:
 
 def _check_tokens(tokens: torch.Tensor) -> None:
     if tokens.dim() != 2 or tokens.dtype not in (torch.int32, torch.int64):
-        raise ValueError(f"tokens: expected integer ids of shape (batch, steps), received "
-                         f"{tuple(tokens.shape)} {tokens.dtype}")
+        raise ValueError(
+            f"tokens: expected integer ids of shape (batch, steps), received {tuple(tokens.shape)} {tokens.dtype}"
+        )
 
 
 class LSTMStreamer(nn.Module):
@@ -74,8 +84,9 @@ class LSTMStreamer(nn.Module):
         self.rnn = nn.LSTM(d_model, d_model, num_layers, batch_first=True)
         self.head = nn.Linear(d_model, vocab_size)
 
-    def forward(self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
-                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def forward(
+        self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Logits of every step ``(batch, steps, vocab)`` and the final state ``(h_n, c_n)``."""
         _check_tokens(tokens)
         output, state = self.rnn(self.embedding(tokens), state)
@@ -86,8 +97,9 @@ class LSTMStreamer(nn.Module):
         logits, state = self(tokens)
         return logits[:, -1], state
 
-    def step(self, token: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
-             ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    def step(
+        self, token: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """One new token per sequence ``(batch,)`` → ``(logits (batch, vocab), new state)``."""
         logits, state = self(token.reshape(-1, 1), state)
         return logits[:, -1], state
@@ -111,15 +123,24 @@ class TransformerStreamer(nn.Module):
     causal mask.  Both give the same logits (up to rounding); only the work and memory differ.
     """
 
-    def __init__(self, vocab_size: int, d_model: int, num_layers: int = 1, nhead: int = 4,
-                 dim_feedforward: int | None = None, *, cache: bool = True) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        num_layers: int = 1,
+        nhead: int = 4,
+        dim_feedforward: int | None = None,
+        *,
+        cache: bool = True,
+    ) -> None:
         super().__init__()
         if d_model % nhead:
             raise ValueError(f"d_model={d_model} must be divisible by nhead={nhead}")
         self.d_model, self.nhead, self.cache = d_model, nhead, cache
         self.embedding = nn.Embedding(vocab_size, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward or 2 * d_model,
-                                           dropout=0.0, batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward or 2 * d_model, dropout=0.0, batch_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
         self.head = nn.Linear(d_model, vocab_size)
 
@@ -134,8 +155,9 @@ class TransformerStreamer(nn.Module):
         mask = nn.Transformer.generate_square_subsequent_mask(steps, device=tokens.device)
         return self.head(self.encoder(self._embed(tokens, 0), mask=mask, is_causal=True))
 
-    def _cached_layers(self, x: torch.Tensor, cache: Sequence[tuple[torch.Tensor, torch.Tensor]] | None
-                       ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    def _cached_layers(
+        self, x: torch.Tensor, cache: Sequence[tuple[torch.Tensor, torch.Tensor]] | None
+    ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Run new positions ``x`` ``(batch, n, d_model)`` through every layer, extending the cache."""
         batch, n, _ = x.shape
         heads, head_dim = self.nhead, self.d_model // self.nhead
@@ -179,8 +201,9 @@ class TransformerStreamer(nn.Module):
         return self.head(x[:, -1]), cache
 
 
-def build_streamers(*, vocab_size: int, d_model: int, num_layers: int, nhead: int, seed: int = 0,
-                    **_: Any) -> dict[str, nn.Module]:
+def build_streamers(
+    *, vocab_size: int, d_model: int, num_layers: int, nhead: int, seed: int = 0, **_: Any
+) -> dict[str, nn.Module]:
     """The three decoders of the comparison, in eval mode, keyed by their Chinese label.
 
     The LSTM and the Transformer have the same width ``d_model``; with the Transformer's feed-forward
@@ -206,9 +229,14 @@ def _median_seconds(fn, repeats: int, sync) -> float:
     return statistics.median(times)
 
 
-def measure(models: dict[str, nn.Module] | None = None, positions: Sequence[int] | None = None, *,
-            repeats: int | None = None, seed: int = 0, device: str | torch.device = "cpu"
-            ) -> list[dict[str, Any]]:
+def measure(
+    models: dict[str, nn.Module] | None = None,
+    positions: Sequence[int] | None = None,
+    *,
+    repeats: int | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+) -> list[dict[str, Any]]:
     """Time one generation step after ``position`` tokens, for each model and position.
 
     Returns one row per (model, position): ``模型``, ``position``, ``ms_per_token`` (median of
@@ -243,17 +271,31 @@ def measure(models: dict[str, nn.Module] | None = None, positions: Sequence[int]
                 prefill = time.perf_counter() - start
                 token = tokens[:, position]
                 seconds = _median_seconds(lambda: model.step(token, state), repeats, sync)
-                rows.append({"模型": name, "position": position, "ms_per_token": 1e3 * seconds,
-                             "state_bytes": state_bytes(state), "prefill_ms": 1e3 * prefill,
-                             "parameters": parameters})
+                rows.append(
+                    {
+                        "模型": name,
+                        "position": position,
+                        "ms_per_token": 1e3 * seconds,
+                        "state_bytes": state_bytes(state),
+                        "prefill_ms": 1e3 * prefill,
+                        "parameters": parameters,
+                    }
+                )
     return rows
 
 
 def streaming_table(rows: Sequence[dict[str, Any]]) -> Table:
     """The rows of :func:`measure` as a table (state in KiB)."""
-    shown = [{"模型": r["模型"], "已读词元数": r["position"], "每个新词元（毫秒）": r["ms_per_token"],
-              "步间保存的状态（KiB）": r["state_bytes"] / 1024, "一次读完前缀（毫秒）": r["prefill_ms"]}
-             for r in rows]
+    shown = [
+        {
+            "模型": r["模型"],
+            "已读词元数": r["position"],
+            "每个新词元（毫秒）": r["ms_per_token"],
+            "步间保存的状态（KiB）": r["state_bytes"] / 1024,
+            "一次读完前缀（毫秒）": r["prefill_ms"],
+        }
+        for r in rows
+    ]
     return markdown_table(shown, floatfmt="{:.4g}")
 
 
@@ -268,8 +310,10 @@ def plot_streaming(rows: Sequence[dict[str, Any]]):
     names = list(dict.fromkeys(r["模型"] for r in rows))
     x = sorted({r["position"] for r in rows})
     by = {(r["模型"], r["position"]): r for r in rows}
-    for ax, key, label in ((left, "ms_per_token", "每个新词元的时间（毫秒）"),
-                           (right, "state_bytes", "步间保存的状态（字节）")):
+    for ax, key, label in (
+        (left, "ms_per_token", "每个新词元的时间（毫秒）"),
+        (right, "state_bytes", "步间保存的状态（字节）"),
+    ):
         series = {name: [by[name, p][key] for p in x] for name in names}
         plot_lines(x, series, xlabel="已读的词元数", ylabel=label, logx=True, logy=True, markers=True, ax=ax)
         ax.set_xticks(x, [str(p) for p in x])

@@ -21,6 +21,7 @@ sight it looks right; chapter 3 shows which check exposes each bug:
 The signatures and the cache are those of :mod:`lstm_course.numpy.lstm`, so the same checks run
 on both.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,14 @@ import numpy as np
 from lstm_course.numpy.common import sigmoid
 from lstm_course.numpy.lstm import GATES, LSTMCache, State
 
-__all__ = ["BUGGY_PARAM_NAMES", "buggy_params", "as_lstm_params", "buggy_lstm_step",
-           "buggy_lstm_forward", "buggy_lstm_backward"]
+__all__ = [
+    "BUGGY_PARAM_NAMES",
+    "buggy_params",
+    "as_lstm_params",
+    "buggy_lstm_step",
+    "buggy_lstm_forward",
+    "buggy_lstm_backward",
+]
 
 #: The nine arrays of the wrong LSTM: two weight matrices per gate and ONE bias.
 BUGGY_PARAM_NAMES = tuple(f"W_{k}{g}" for g in GATES for k in ("x", "h")) + ("b",)
@@ -61,8 +68,9 @@ def _sizes(params: dict[str, np.ndarray]) -> tuple[int, int]:
     return input_size, hidden_size
 
 
-def buggy_lstm_step(X_t: np.ndarray, state: State, params: dict[str, np.ndarray]
-                    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def buggy_lstm_step(
+    X_t: np.ndarray, state: State, params: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """One WRONG step: each gate reads ``C_{t-1}`` instead of ``H_{t-1}``, all add the same ``b``.
 
     Args:
@@ -74,7 +82,7 @@ def buggy_lstm_step(X_t: np.ndarray, state: State, params: dict[str, np.ndarray]
     """
     _, _ = _sizes(params)
     H_prev, C_prev = state
-    del H_prev                                  # BUG 2: the hidden state is never read
+    del H_prev  # BUG 2: the hidden state is never read
 
     def pre(g: str) -> np.ndarray:
         return X_t @ params[f"W_x{g}"] + C_prev @ params[f"W_h{g}"] + params["b"]  # BUG 2 + 1
@@ -85,8 +93,9 @@ def buggy_lstm_step(X_t: np.ndarray, state: State, params: dict[str, np.ndarray]
     return H_t, C_t, {"i": I, "f": F, "o": O, "c": C_tilde}
 
 
-def buggy_lstm_forward(X: np.ndarray, state: State | None, params: dict[str, np.ndarray]
-                       ) -> tuple[np.ndarray, State, LSTMCache]:
+def buggy_lstm_forward(
+    X: np.ndarray, state: State | None, params: dict[str, np.ndarray]
+) -> tuple[np.ndarray, State, LSTMCache]:
     """The WRONG forward pass over ``X`` ``(steps, batch, input_size)``; returns
     ``(H_all, (H_T, C_T), cache)`` like :func:`lstm_course.numpy.lstm.lstm_forward`."""
     _, hidden_size = _sizes(params)
@@ -106,8 +115,9 @@ def buggy_lstm_forward(X: np.ndarray, state: State | None, params: dict[str, np.
     return arrays["H"], (H_t, C_t), cache
 
 
-def buggy_lstm_backward(dH_all: np.ndarray, cache: LSTMCache, dH_T: np.ndarray | None = None,
-                        dC_T: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def buggy_lstm_backward(
+    dH_all: np.ndarray, cache: LSTMCache, dH_T: np.ndarray | None = None, dC_T: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """A backward pass that does NOT run (bug 3): weights where their transposes belong.
 
     With ``input_size != hidden_size`` the first ``dZ @ W_xg`` raises ``ValueError``; the
@@ -125,14 +135,18 @@ def buggy_lstm_backward(dH_all: np.ndarray, cache: LSTMCache, dH_T: np.ndarray |
         I, F, O, C_tilde = cache.I[t], cache.F[t], cache.O[t], cache.C_tilde[t]
         dH = dH_all[t] + dH_next
         dC = dC_next + dH * O * (1 - cache.tanh_C[t] ** 2)
-        dZ = {"i": dC * C_tilde * I * (1 - I), "f": dC * C_prev * F * (1 - F),
-              "o": dH * cache.tanh_C[t] * O * (1 - O), "c": dC * I * (1 - C_tilde ** 2)}
+        dZ = {
+            "i": dC * C_tilde * I * (1 - I),
+            "f": dC * C_prev * F * (1 - F),
+            "o": dH * cache.tanh_C[t] * O * (1 - O),
+            "c": dC * I * (1 - C_tilde**2),
+        }
         dC_prev = dC * F
         for g in GATES:
-            grads[f"W_x{g}"] += dZ[g].T @ cache.X[t]        # BUG 3: (h, d), not (d, h)
+            grads[f"W_x{g}"] += dZ[g].T @ cache.X[t]  # BUG 3: (h, d), not (d, h)
             grads[f"W_h{g}"] += dZ[g].T @ C_prev
             grads["b"] += dZ[g].sum(axis=0)
-            dX[t] += dZ[g] @ params[f"W_x{g}"]              # BUG 3: needs W_xg.T
+            dX[t] += dZ[g] @ params[f"W_x{g}"]  # BUG 3: needs W_xg.T
             dC_prev = dC_prev + dZ[g] @ params[f"W_h{g}"]
         dH_next, dC_next = np.zeros_like(dH), dC_prev
     return {**grads, "X": dX, "H0": dH_next, "C0": dC_next}

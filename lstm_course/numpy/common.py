@@ -9,6 +9,7 @@ TensorFlow cells apply it with their own tensor types):
 * anything else is a ``TypeError`` (wrong type or dtype) or ``ValueError`` (wrong shape) whose
   message names the argument, what was expected and what was received.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -16,8 +17,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["sigmoid", "expect_shape", "expect_float_array", "expect_float_dtype", "check_sequence",
-           "check_state_pair", "gate_sizes"]
+__all__ = [
+    "sigmoid",
+    "expect_shape",
+    "expect_float_array",
+    "expect_float_dtype",
+    "check_sequence",
+    "check_state_pair",
+    "gate_sizes",
+]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -51,8 +59,10 @@ def expect_float_dtype(dtype: Any) -> np.dtype:
     except TypeError:
         raise TypeError(f"dtype: expected a floating NumPy dtype, received {dtype!r}") from None
     if not np.issubdtype(resolved, np.floating):
-        raise TypeError(f"dtype: expected a floating NumPy dtype (e.g. np.float64), received {resolved}; "
-                        "uniform weights in ±1/sqrt(hidden) would round to 0")
+        raise TypeError(
+            f"dtype: expected a floating NumPy dtype (e.g. np.float64), received {resolved}; "
+            "uniform weights in ±1/sqrt(hidden) would round to 0"
+        )
     return resolved
 
 
@@ -78,8 +88,9 @@ def check_state_pair(state: Any, batch: int, hidden_size: int) -> tuple[np.ndarr
     return H, C
 
 
-def gate_sizes(params: Mapping[str, np.ndarray], gates: Iterable[str], kind: str,
-               names: Iterable[str]) -> tuple[int, int]:
+def gate_sizes(
+    params: Mapping[str, np.ndarray], gates: Iterable[str], kind: str, names: Iterable[str]
+) -> tuple[int, int]:
     """Check ``W_x<g>`` ``(input, hidden)``, ``W_h<g>`` ``(hidden, hidden)`` and ``b_<g>`` ``(hidden,)``
     for every gate; return ``(input_size, hidden_size)``.
 

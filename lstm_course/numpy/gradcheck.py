@@ -8,6 +8,7 @@ where ``a`` is the analytic gradient and ``n`` the numerical one; the maxima run
 elements of the array.  Values around 1e-9 mean the backward pass is right; anything above
 1e-5 means it is wrong.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -67,10 +68,7 @@ def gradcheck(
     missing = set(arrays) - set(analytic)
     if missing:
         raise KeyError(f"no analytic gradient for: {', '.join(sorted(missing))}")
-    return {
-        name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], eps))
-        for name in arrays
-    }
+    return {name: relative_error(analytic[name], numerical_gradient(loss, arrays[name], eps)) for name in arrays}
 
 
 def format_report(errors: Mapping[str, float], tolerance: float = 1e-7) -> str:

@@ -26,21 +26,30 @@ Shapes: ``X`` is ``(steps, batch, input_size)``; ``H0`` is ``(batch, hidden_size
 ``{"r": R_t, "z": Z_t, "h": H~_t}`` (``"h"`` is the *candidate*, not ``H_t``).
 :mod:`lstm_course.convert` maps the parameter dict to and from ``torch.nn.GRU`` and Keras.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
 from lstm_course.layout import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS
-from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, \
-    expect_shape as _expect, gate_sizes, sigmoid
+from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, gate_sizes, sigmoid
+from lstm_course.numpy.common import expect_shape as _expect
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 
 __all__ = [
-    "GATES", "GATE_NAMES_ZH", "VARIANTS", "GRUCache", "param_names", "init_gru_params", "gru_step",
-    "gru_step_backward", "gru_forward", "gru_backward",
+    "GATES",
+    "GATE_NAMES_ZH",
+    "VARIANTS",
+    "GRUCache",
+    "param_names",
+    "init_gru_params",
+    "gru_step",
+    "gru_step_backward",
+    "gru_forward",
+    "gru_backward",
 ]
 
 Params = Mapping[str, np.ndarray]
@@ -105,8 +114,10 @@ def _sizes(params: Params, variant: str) -> tuple[int, int]:
         hint = " (the framework variant needs the recurrent candidate bias b_hh)" if missing == ["b_hh"] else ""
         raise KeyError(f"GRU parameters ({variant}) need {', '.join(missing)}{hint}; got keys {sorted(params)}")
     if variant == "textbook" and "b_hh" in params:
-        raise ValueError("b_hh belongs to the framework variant (reset after the recurrent product); "
-                         "pass variant='framework' or drop b_hh")
+        raise ValueError(
+            "b_hh belongs to the framework variant (reset after the recurrent product); "
+            "pass variant='framework' or drop b_hh"
+        )
     input_size, hidden_size = gate_sizes(params, GATES, f"GRU ({variant})", names)
     if variant == "framework":
         _expect("b_hh", params["b_hh"], (hidden_size,))
@@ -140,7 +151,11 @@ def init_gru_params(
 
 
 def gru_step(
-    X_t: np.ndarray, H_prev: np.ndarray, params: Params, *, variant: str = "textbook",
+    X_t: np.ndarray,
+    H_prev: np.ndarray,
+    params: Params,
+    *,
+    variant: str = "textbook",
     return_gates: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
     """One time step.
@@ -196,9 +211,9 @@ def gru_step_backward(
         _expect(name, array, (batch, hidden_size))
     p = params
     R, Z, H_tilde = gates["r"], gates["z"], gates["h"]
-    dH_prev = dH_t * Z                                  # the direct path: dH_t/dH_{t-1} ⊃ diag(Z_t)
-    dA_z = dH_t * (H_prev - H_tilde) * Z * (1.0 - Z)    # through the update gate's sigmoid
-    dA_h = dH_t * (1.0 - Z) * (1.0 - H_tilde**2)        # through the candidate's tanh
+    dH_prev = dH_t * Z  # the direct path: dH_t/dH_{t-1} ⊃ diag(Z_t)
+    dA_z = dH_t * (H_prev - H_tilde) * Z * (1.0 - Z)  # through the update gate's sigmoid
+    dA_h = dH_t * (1.0 - Z) * (1.0 - H_tilde**2)  # through the candidate's tanh
     grads: dict[str, np.ndarray] = {
         "W_xh": X_t.T @ dA_h,
         "b_h": dA_h.sum(axis=0),
@@ -210,7 +225,7 @@ def gru_step_backward(
         dR = dRH * H_prev
         dH_prev = dH_prev + dRH * R
     else:
-        U = H_prev @ p["W_hh"] + p["b_hh"]              # the recurrent product the reset gate scales
+        U = H_prev @ p["W_hh"] + p["b_hh"]  # the recurrent product the reset gate scales
         dR = dA_h * U
         dU = dA_h * R
         grads["W_hh"] = H_prev.T @ dU
@@ -285,8 +300,7 @@ def gru_backward(dH_all: np.ndarray, cache: GRUCache, dH_T: np.ndarray | None = 
     dX = np.zeros(cache.X.shape, dtype=np.result_type(cache.X, dtype))
     for t in reversed(range(steps)):
         H_prev = cache.H[t - 1] if t > 0 else cache.H0
-        step = gru_step_backward(dH_all[t] + dH_next, cache.X[t], H_prev, cache.step_gates(t), params,
-                                 variant=variant)
+        step = gru_step_backward(dH_all[t] + dH_next, cache.X[t], H_prev, cache.step_gates(t), params, variant=variant)
         for name in names:
             grads[name] += step[name]
         dX[t] = step["X"]

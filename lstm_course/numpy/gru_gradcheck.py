@@ -1,4 +1,5 @@
 """The gradient check of chapter 5: the NumPy GRU's BPTT against centred differences."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,9 @@ from lstm_course.numpy.gru import gru_backward, gru_forward, init_gru_params
 __all__ = ["gru_gradcheck"]
 
 
-def gru_gradcheck(variant: str = "textbook", *, steps: int = 5, batch: int = 3, d: int = 3,
-                  h: int = 4, seed: int = 0) -> dict[str, float]:
+def gru_gradcheck(
+    variant: str = "textbook", *, steps: int = 5, batch: int = 3, d: int = 3, h: int = 4, seed: int = 0
+) -> dict[str, float]:
     """Relative error of :func:`~lstm_course.numpy.gru.gru_backward` for every array.
 
     The loss reads every hidden state and the last one through random weights,

@@ -1,4 +1,5 @@
 """Random initialisation shared by the NumPy cells: the ``U(±1/sqrt(hidden))`` rule of ``torch.nn``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -20,8 +21,9 @@ def uniform_scale(hidden_size: int, scale: float | None) -> float:
     return 1.0 / np.sqrt(hidden_size) if scale is None else float(scale)
 
 
-def uniform_gate_params(gates: Iterable[str], input_size: int, hidden_size: int, rng: np.random.Generator,
-                        scale: float, dtype: type) -> dict[str, np.ndarray]:
+def uniform_gate_params(
+    gates: Iterable[str], input_size: int, hidden_size: int, rng: np.random.Generator, scale: float, dtype: type
+) -> dict[str, np.ndarray]:
     """``W_xg`` ``(input, hidden)``, ``W_hg`` ``(hidden, hidden)``, ``b_g`` ``(hidden,)`` for each gate ``g``, from ``U(-scale, scale)``.
 
     Raises:

@@ -15,21 +15,31 @@ is ``(hidden_size,)`` for ``g`` in ``i, f, o, c``.  A gate dict uses the same le
 ``{"i": I_t, "f": F_t, "o": O_t, "c": C~_t}`` (``"c"`` is the *candidate*, not ``C_t``).
 :mod:`lstm_course.convert` maps the parameter dict to and from ``torch.nn.LSTM`` and Keras.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
 from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
-from lstm_course.numpy.common import check_sequence, check_state_pair as _check_state, expect_float_array, \
-    expect_float_dtype, expect_shape as _expect, gate_sizes, sigmoid
+from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, gate_sizes, sigmoid
+from lstm_course.numpy.common import check_state_pair as _check_state
+from lstm_course.numpy.common import expect_shape as _expect
 from lstm_course.numpy.init import make_rng, uniform_gate_params, uniform_scale
 
 __all__ = [
-    "GATES", "GATE_NAMES_ZH", "PARAM_NAMES", "LSTMCache", "sigmoid", "init_lstm_params",
-    "lstm_step", "lstm_step_backward", "lstm_forward", "lstm_backward",
+    "GATES",
+    "GATE_NAMES_ZH",
+    "PARAM_NAMES",
+    "LSTMCache",
+    "sigmoid",
+    "init_lstm_params",
+    "lstm_step",
+    "lstm_step_backward",
+    "lstm_forward",
+    "lstm_backward",
 ]
 
 Params = Mapping[str, np.ndarray]
@@ -163,13 +173,12 @@ def lstm_step_backward(
     _expect("X_t", X_t, (None, input_size))
     batch = X_t.shape[0]
     H_prev, C_prev = _check_state(state, batch, hidden_size)
-    for name, array in (("dH_t", dH_t), ("dC_t", dC_t), ("C_t", C_t),
-                        *((f"gates[{g!r}]", gates[g]) for g in GATES)):
+    for name, array in (("dH_t", dH_t), ("dC_t", dC_t), ("C_t", C_t), *((f"gates[{g!r}]", gates[g]) for g in GATES)):
         _expect(name, array, (batch, hidden_size))
     I, F, O, C_tilde = gates["i"], gates["f"], gates["o"], gates["c"]
     tanh_C = np.tanh(C_t)
-    dC = dC_t + dH_t * O * (1.0 - tanh_C**2)       # both routes into C_t: later steps and H_t
-    d_pre = {                                        # through each gate's nonlinearity
+    dC = dC_t + dH_t * O * (1.0 - tanh_C**2)  # both routes into C_t: later steps and H_t
+    d_pre = {  # through each gate's nonlinearity
         "i": dC * C_tilde * I * (1.0 - I),
         "f": dC * C_prev * F * (1.0 - F),
         "o": dH_t * tanh_C * O * (1.0 - O),
@@ -186,13 +195,11 @@ def lstm_step_backward(
         dH_prev += dZ @ params[f"W_h{g}"].T
     grads["X"] = dX
     grads["H_prev"] = dH_prev
-    grads["C_prev"] = dC * F                         # the additive path: dC_t/dC_{t-1} = diag(F_t)
+    grads["C_prev"] = dC * F  # the additive path: dC_t/dC_{t-1} = diag(F_t)
     return grads
 
 
-def lstm_forward(
-    X: np.ndarray, state: State | None, params: Params
-) -> tuple[np.ndarray, State, LSTMCache]:
+def lstm_forward(X: np.ndarray, state: State | None, params: Params) -> tuple[np.ndarray, State, LSTMCache]:
     """Run the LSTM over a sequence.
 
     Args:
@@ -211,8 +218,10 @@ def lstm_forward(
         state = (np.zeros((batch, hidden_size), dtype), np.zeros((batch, hidden_size), dtype))
     H0, C0 = _check_state(state, batch, hidden_size)
     dtype = np.result_type(dtype, H0, C0)
-    arrays = {name: np.empty((steps, batch, hidden_size), dtype=dtype)
-              for name in ("I", "F", "O", "C_tilde", "C", "tanh_C", "H")}
+    arrays = {
+        name: np.empty((steps, batch, hidden_size), dtype=dtype)
+        for name in ("I", "F", "O", "C_tilde", "C", "tanh_C", "H")
+    }
     H_t, C_t = H0, C0
     for t in range(steps):
         H_t, C_t, gates = lstm_step(X[t], (H_t, C_t), params, return_gates=True)
@@ -254,13 +263,13 @@ def lstm_backward(
     if dC_T is not None:
         _expect("dC_T", dC_T, (batch, hidden_size))
         dC_next = dC_next + dC_T
-    grads = {name: np.zeros_like(params[name], dtype=np.result_type(params[name], dtype))
-             for name in PARAM_NAMES}
+    grads = {name: np.zeros_like(params[name], dtype=np.result_type(params[name], dtype)) for name in PARAM_NAMES}
     dX = np.zeros(cache.X.shape, dtype=np.result_type(cache.X, dtype))
     for t in reversed(range(steps)):
         state = (cache.H[t - 1], cache.C[t - 1]) if t > 0 else (cache.H0, cache.C0)
-        step = lstm_step_backward(dH_all[t] + dH_next, dC_next, cache.X[t], state,
-                                  cache.step_gates(t), cache.C[t], params)
+        step = lstm_step_backward(
+            dH_all[t] + dH_next, dC_next, cache.X[t], state, cache.step_gates(t), cache.C[t], params
+        )
         for name in PARAM_NAMES:
             grads[name] += step[name]
         dX[t] = step["X"]

@@ -10,20 +10,28 @@ Shapes: ``X`` is ``(steps, batch, input_size)``, ``H0`` is ``(batch, hidden_size
 ``b_h`` is ``(hidden_size,)``, ``W_hq`` is ``(hidden_size, output_size)``, ``b_q`` is
 ``(output_size,)``.  The output layer is present when ``params`` holds ``W_hq`` and ``b_q``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
-from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype, \
-    expect_shape as _expect
+from lstm_course.numpy.common import check_sequence, expect_float_array, expect_float_dtype
+from lstm_course.numpy.common import expect_shape as _expect
 from lstm_course.numpy.init import make_rng, uniform_scale
 
 __all__ = [
-    "RNNCache", "init_rnn_params", "rnn_step", "rnn_step_backward", "rnn_forward", "rnn_backward",
-    "step_jacobians", "spectral_radius", "scale_spectral_radius",
+    "RNNCache",
+    "init_rnn_params",
+    "rnn_step",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+    "step_jacobians",
+    "spectral_radius",
+    "scale_spectral_radius",
 ]
 
 Params = Mapping[str, np.ndarray]
@@ -164,9 +172,7 @@ def rnn_forward(X: np.ndarray, H0: np.ndarray | None, params: Params) -> tuple[n
     return H @ params["W_hq"] + params["b_q"], cache
 
 
-def rnn_backward(
-    d_outputs: np.ndarray, cache: RNNCache, dH_last: np.ndarray | None = None
-) -> dict[str, np.ndarray]:
+def rnn_backward(d_outputs: np.ndarray, cache: RNNCache, dH_last: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Backpropagation through time for :func:`rnn_forward`.
 
     Args:

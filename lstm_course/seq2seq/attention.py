@@ -5,6 +5,7 @@ Both take the decoder states ``query (tgt_steps, batch, hidden)``, the encoder o
 source token stands), and return the context ``(tgt_steps, batch, hidden)`` and the weights
 ``(tgt_steps, batch, src_steps)``, which sum to 1 over the source and are exactly 0 on padding.
 """
+
 from __future__ import annotations
 
 import torch
@@ -26,8 +27,9 @@ class _Attention(nn.Module):
     def score(self, query: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, query: torch.Tensor, memory: torch.Tensor,
-                mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Context ``(tgt_steps, batch, hidden)`` and weights ``(tgt_steps, batch, src_steps)``."""
         weights = masked_softmax(self.score(query, memory), mask)
         context = torch.einsum("tbs,sbh->tbh", weights, memory)
@@ -45,7 +47,7 @@ class AdditiveAttention(_Attention):
 
     def score(self, query: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
         """Scores ``(tgt_steps, batch, src_steps)``."""
-        q = self.W_q(query).unsqueeze(2)                    # (T, B, 1, A)
+        q = self.W_q(query).unsqueeze(2)  # (T, B, 1, A)
         k = self.W_k(memory).permute(1, 0, 2).unsqueeze(0)  # (1, B, S, A)
         return self.v(torch.tanh(q + k)).squeeze(-1)
 

@@ -1,4 +1,5 @@
 """Padded, time-major tensors for the encoder–decoder: ``(steps, batch)`` index matrices."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,10 +55,16 @@ def encode_pairs(pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Voca
     return batch
 
 
-def batches(pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
-            generator: torch.Generator | None = None):
+def batches(
+    pairs: list[tuple[str, str]],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+):
     """Yield :class:`Batch` es of ``pairs``, shuffled with ``generator`` when one is given."""
-    order = (torch.randperm(len(pairs), generator=generator).tolist() if generator is not None
-             else list(range(len(pairs))))
+    order = (
+        torch.randperm(len(pairs), generator=generator).tolist() if generator is not None else list(range(len(pairs)))
+    )
     for i in range(0, len(order), batch_size):
-        yield encode_pairs([pairs[j] for j in order[i:i + batch_size]], src_vocab, tgt_vocab)
+        yield encode_pairs([pairs[j] for j in order[i : i + batch_size]], src_vocab, tgt_vocab)

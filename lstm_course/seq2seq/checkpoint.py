@@ -1,4 +1,5 @@
 """Saving and loading a trained encoder–decoder (safe: ``torch.load(weights_only=True)``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,13 +34,20 @@ def default_checkpoint() -> Path:
     return cache_dir() / "seq2seq" / "numbers.pt"
 
 
-def save_checkpoint(path: Path, model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, task: TaskSettings,
-                    extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: Path, model: Seq2Seq, src_vocab: Vocab, tgt_vocab: Vocab, task: TaskSettings, extra: dict | None = None
+) -> Path:
     """Write weights, configuration, vocabularies and task settings atomically."""
     from dataclasses import asdict
 
-    metadata = {"version": VERSION, "config": model.config.to_dict(), "src_vocab": src_vocab.to_dict(),
-                "tgt_vocab": tgt_vocab.to_dict(), "task": asdict(task), "extra": extra or {}}
+    metadata = {
+        "version": VERSION,
+        "config": model.config.to_dict(),
+        "src_vocab": src_vocab.to_dict(),
+        "tgt_vocab": tgt_vocab.to_dict(),
+        "task": asdict(task),
+        "extra": extra or {},
+    }
     return write_checkpoint(Path(path), FORMAT, metadata, model)
 
 

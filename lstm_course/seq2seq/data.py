@@ -5,6 +5,7 @@ re-implements the reading rules.  Numbers are split by value (a number is in exa
 split), and a *length split* holds numbers longer than any seen in training.  Importing this
 module needs neither torch nor NumPy.
 """
+
 from __future__ import annotations
 
 import random
@@ -15,8 +16,20 @@ import cn2an
 from lstm_course.config import by_profile
 from lstm_course.data.vocab import Vocab
 
-__all__ = ["PAD", "BOS", "EOS", "SPECIALS", "reading", "sample_number", "TaskSettings",
-           "task_settings", "Splits", "make_splits", "build_vocabs", "unknown_characters"]
+__all__ = [
+    "PAD",
+    "BOS",
+    "EOS",
+    "SPECIALS",
+    "reading",
+    "sample_number",
+    "TaskSettings",
+    "task_settings",
+    "Splits",
+    "make_splits",
+    "build_vocabs",
+    "unknown_characters",
+]
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 #: Reserved tokens of both vocabularies: ``<unk>`` is 0, then ``<pad>`` 1, ``<bos>`` 2, ``<eos>`` 3.
@@ -34,8 +47,7 @@ def sample_number(rng: random.Random, digits: int, zero_prob: float) -> str:
     Zeros are over-sampled because they carry the hard rules (零 between groups, 一十 vs 十).
     """
     first = str(rng.randint(1, 9)) if digits > 1 else str(rng.randint(0, 9))
-    rest = "".join("0" if rng.random() < zero_prob else str(rng.randint(1, 9))
-                   for _ in range(digits - 1))
+    rest = "".join("0" if rng.random() < zero_prob else str(rng.randint(1, 9)) for _ in range(digits - 1))
     return first + rest
 
 
@@ -55,8 +67,7 @@ class TaskSettings:
 
 def task_settings(**overrides) -> TaskSettings:
     """The profile's settings (quick: fewer numbers per length), with ``overrides`` applied."""
-    base = by_profile(quick=dict(per_length=500, long_count=300),
-                      full=dict(per_length=2000, long_count=1000))
+    base = by_profile(quick=dict(per_length=500, long_count=300), full=dict(per_length=2000, long_count=1000))
     return TaskSettings(**{**base, **overrides})
 
 
@@ -77,9 +88,9 @@ class Splits:
 
 def _distinct(rng: random.Random, digits: int, count: int, zero_prob: float) -> list[str]:
     low = 0 if digits == 1 else 10 ** (digits - 1)
-    available = 10 ** digits - low
+    available = 10**digits - low
     if count >= available // 2:  # short numbers: draw without replacement from all of them
-        return [str(n) for n in sorted(rng.sample(range(low, 10 ** digits), min(count, available)))]
+        return [str(n) for n in sorted(rng.sample(range(low, 10**digits), min(count, available)))]
     seen: set[str] = set()
     while len(seen) < count:
         seen.add(sample_number(rng, digits, zero_prob))
@@ -103,8 +114,8 @@ def make_splits(settings: TaskSettings | None = None) -> Splits:
         n_valid = round(len(numbers) * s.valid_frac)
         n_test = round(len(numbers) * s.test_frac)
         out.valid += [(n, reading(n)) for n in numbers[:n_valid]]
-        out.test += [(n, reading(n)) for n in numbers[n_valid:n_valid + n_test]]
-        out.train += [(n, reading(n)) for n in numbers[n_valid + n_test:]]
+        out.test += [(n, reading(n)) for n in numbers[n_valid : n_valid + n_test]]
+        out.train += [(n, reading(n)) for n in numbers[n_valid + n_test :]]
     lengths = range(s.train_digits + 1, s.long_digits + 1)
     for digits in lengths:
         numbers = _distinct(rng, digits, s.long_count // len(lengths), s.zero_prob)

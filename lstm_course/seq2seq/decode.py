@@ -3,6 +3,7 @@
 All functions take a batch of sources ``src (src_steps, batch)`` with ``src_len (batch,)`` and
 return, per source, the generated target indices without ``<bos>`` and ``<eos>``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,12 +17,19 @@ __all__ = ["greedy", "beam_search", "free_running_logits", "strip", "max_steps_f
 
 def strip(row: list[int], eos: int) -> list[int]:
     """Indices up to (not including) the first ``eos``."""
-    return row[:row.index(eos)] if eos in row else row
+    return row[: row.index(eos)] if eos in row else row
 
 
 @torch.no_grad()
-def greedy(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_vocab: Vocab,
-           max_steps: int, *, return_weights: bool = False):
+def greedy(
+    model: nn.Module,
+    src: torch.Tensor,
+    src_len: torch.Tensor,
+    tgt_vocab: Vocab,
+    max_steps: int,
+    *,
+    return_weights: bool = False,
+):
     """Feed back the most probable token at each step; stop when every row has emitted ``<eos>``.
 
     With ``return_weights`` also returns the attention weights ``(steps, batch, src_steps)``
@@ -49,8 +57,9 @@ def greedy(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_vocab
 
 
 @torch.no_grad()
-def beam_search(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_vocab: Vocab,
-                max_steps: int, width: int) -> list[list[int]]:
+def beam_search(
+    model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_vocab: Vocab, max_steps: int, width: int
+) -> list[list[int]]:
     """Keep the ``width`` most probable prefixes (summed log-probabilities) of every source.
 
     A prefix that has emitted ``<eos>`` stays in the beam with its score frozen (it can only be
@@ -83,8 +92,9 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_
         total = (scores.unsqueeze(-1) + logp).view(batch, width * vocab)
         scores, flat = total.topk(width, dim=-1)
         parent, token = flat // vocab, flat % vocab
-        history = torch.cat([history.gather(1, parent.unsqueeze(-1).expand(-1, -1, history.shape[2])),
-                             token.unsqueeze(-1)], dim=2)
+        history = torch.cat(
+            [history.gather(1, parent.unsqueeze(-1).expand(-1, -1, history.shape[2])), token.unsqueeze(-1)], dim=2
+        )
         finished = finished.gather(1, parent) | (token == eos)
         rows = (parent + torch.arange(batch, device=src.device).unsqueeze(1) * width).view(-1)
         state = (state[0][:, rows], state[1][:, rows])
@@ -96,8 +106,9 @@ def beam_search(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_
 
 
 @torch.no_grad()
-def free_running_logits(model: nn.Module, src: torch.Tensor, src_len: torch.Tensor,
-                        tgt_vocab: Vocab, steps: int) -> torch.Tensor:
+def free_running_logits(
+    model: nn.Module, src: torch.Tensor, src_len: torch.Tensor, tgt_vocab: Vocab, steps: int
+) -> torch.Tensor:
     """Logits ``(steps, batch, tgt_vocab)`` when the decoder is fed its own greedy choices.
 
     Scoring the reference tokens with these logits gives the *free-running* loss; the gap to the
@@ -119,8 +130,9 @@ def max_steps_for(src_steps: int) -> int:
     return 2 * src_steps + 2
 
 
-def translate(model: nn.Module, sources: list[str], src_vocab: Vocab, tgt_vocab: Vocab, *,
-              width: int = 1, batch_size: int = 512) -> list[str]:
+def translate(
+    model: nn.Module, sources: list[str], src_vocab: Vocab, tgt_vocab: Vocab, *, width: int = 1, batch_size: int = 512
+) -> list[str]:
     """Read numerals aloud: greedy (``width=1``) or beam search; raises ``ValueError`` on unknown characters."""
     from lstm_course.seq2seq.batches import encode_sources
     from lstm_course.seq2seq.data import unknown_characters
@@ -128,16 +140,21 @@ def translate(model: nn.Module, sources: list[str], src_vocab: Vocab, tgt_vocab:
     for text in sources:
         bad = unknown_characters(text, src_vocab)
         if bad:
-            raise ValueError(f"{text!r} has characters outside the source vocabulary: {' '.join(bad)} "
-                             f"(the model reads only {''.join(sorted(_plain(src_vocab)))})")
+            raise ValueError(
+                f"{text!r} has characters outside the source vocabulary: {' '.join(bad)} "
+                f"(the model reads only {''.join(sorted(_plain(src_vocab)))})"
+            )
     device = next(model.parameters()).device
     out: list[str] = []
     for i in range(0, len(sources), batch_size):
-        b = encode_sources(sources[i:i + batch_size], src_vocab)
+        b = encode_sources(sources[i : i + batch_size], src_vocab)
         src = b.src.to(device)
         steps = max_steps_for(src.shape[0])
-        rows = (greedy(model, src, b.src_len, tgt_vocab, steps) if width == 1
-                else beam_search(model, src, b.src_len, tgt_vocab, steps, width))
+        rows = (
+            greedy(model, src, b.src_len, tgt_vocab, steps)
+            if width == 1
+            else beam_search(model, src, b.src_len, tgt_vocab, steps, width)
+        )
         out += ["".join(tgt_vocab.to_tokens(r)) for r in rows]
     return out
 

@@ -1,4 +1,5 @@
 """How good is a trained encoder–decoder: exact match, token accuracy, by input length, loss gap."""
+
 from __future__ import annotations
 
 import time
@@ -41,8 +42,15 @@ class Evaluation:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Vocab, *,
-             width: int = 1, batch_size: int = 512) -> Evaluation:
+def evaluate(
+    model: nn.Module,
+    pairs: list[tuple[str, str]],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    *,
+    width: int = 1,
+    batch_size: int = 512,
+) -> Evaluation:
     """Decode every source (greedy when ``width == 1``, beam search otherwise) and score it."""
     model.eval()
     device = next(model.parameters()).device
@@ -53,8 +61,11 @@ def evaluate(model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab, t
     for b in batches(pairs, src_vocab, tgt_vocab, batch_size):
         src = b.src.to(device)
         steps = max_steps_for(src.shape[0])
-        rows = (greedy(model, src, b.src_len, tgt_vocab, steps) if width == 1
-                else beam_search(model, src, b.src_len, tgt_vocab, steps, width))
+        rows = (
+            greedy(model, src, b.src_len, tgt_vocab, steps)
+            if width == 1
+            else beam_search(model, src, b.src_len, tgt_vocab, steps, width)
+        )
         for row, ref in zip(rows, b.tgt_out.T.tolist()):
             ref = strip(ref, eos) + [eos]
             hyp = row + [eos]
@@ -74,8 +85,9 @@ def accuracy_by_length(pairs: list[tuple[str, str]], correct: np.ndarray) -> dic
 
 
 @torch.no_grad()
-def free_running_loss(model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab,
-                      tgt_vocab: Vocab, batch_size: int = 512) -> float:
+def free_running_loss(
+    model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int = 512
+) -> float:
     """Masked token loss of the references when the decoder is fed its own greedy outputs."""
     device = next(model.parameters()).device
     pad = tgt_vocab[PAD]
@@ -88,8 +100,11 @@ def free_running_loss(model: nn.Module, pairs: list[tuple[str, str]], src_vocab:
     return total / tokens
 
 
-def exposure_gap(model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab,
-                 tgt_vocab: Vocab) -> tuple[float, float]:
+def exposure_gap(
+    model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Vocab
+) -> tuple[float, float]:
     """``(teacher_forced_loss, free_running_loss)`` on the same pairs."""
-    return (teacher_forced_loss(model, pairs, src_vocab, tgt_vocab),
-            free_running_loss(model, pairs, src_vocab, tgt_vocab))
+    return (
+        teacher_forced_loss(model, pairs, src_vocab, tgt_vocab),
+        free_running_loss(model, pairs, src_vocab, tgt_vocab),
+    )

@@ -1,4 +1,5 @@
 """The losses of the encoder-decoder: masked token cross-entropy, teacher-forced evaluation."""
+
 from __future__ import annotations
 
 import torch
@@ -23,15 +24,21 @@ def masked_token_loss(logits: torch.Tensor, targets: torch.Tensor, pad_index: in
         a scalar: summed per-token loss divided by the number of non-padding tokens.
     """
     if logits.shape[:2] != targets.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} "
-                         "must agree on (tgt_steps, batch)")
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                           ignore_index=pad_index, reduction="sum") / (targets != pad_index).sum()
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} must agree on (tgt_steps, batch)"
+        )
+    return (
+        F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad_index, reduction="sum"
+        )
+        / (targets != pad_index).sum()
+    )
 
 
 @torch.no_grad()
-def teacher_forced_loss(model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab,
-                        tgt_vocab: Vocab, batch_size: int = 256) -> float:
+def teacher_forced_loss(
+    model: nn.Module, pairs: list[tuple[str, str]], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int = 256
+) -> float:
     """Masked token loss of the reference targets when the decoder is fed the reference prefix."""
     model.eval()
     total, tokens = 0.0, 0

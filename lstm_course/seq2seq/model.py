@@ -7,6 +7,7 @@ decoder state ``s_t`` looks at the encoder outputs and the output layer reads
 Because attention sits after the recurrence, a teacher-forced step-by-step run equals the
 one-call forward pass (tested).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -78,8 +79,9 @@ class Decoder(nn.Module):
             self.combine = nn.Linear(2 * cfg.hidden_size, cfg.hidden_size)
         self.output = nn.Linear(cfg.hidden_size, cfg.tgt_vocab)
 
-    def forward(self, tokens: torch.Tensor, state: State, memory: torch.Tensor,
-                mask: torch.Tensor) -> tuple[torch.Tensor, State, torch.Tensor | None]:
+    def forward(
+        self, tokens: torch.Tensor, state: State, memory: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
         """Decode ``tokens (tgt_steps, batch)`` from ``state``.
 
         Returns logits ``(tgt_steps, batch, tgt_vocab)``, the new state and the attention

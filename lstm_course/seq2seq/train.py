@@ -1,4 +1,5 @@
 """Training the encoder–decoder with teacher forcing and a masked token loss."""
+
 from __future__ import annotations
 
 import copy
@@ -56,9 +57,17 @@ class History:
         return self.valid_exact[self.best_epoch - 1] if self.valid_exact else float("nan")
 
 
-def fit(model: nn.Module, train: list[tuple[str, str]], valid: list[tuple[str, str]],
-        src_vocab: Vocab, tgt_vocab: Vocab, cfg: TrainConfig | None = None, *,
-        progress: bool = True, desc: str = "训练") -> History:
+def fit(
+    model: nn.Module,
+    train: list[tuple[str, str]],
+    valid: list[tuple[str, str]],
+    src_vocab: Vocab,
+    tgt_vocab: Vocab,
+    cfg: TrainConfig | None = None,
+    *,
+    progress: bool = True,
+    desc: str = "训练",
+) -> History:
     """Train with teacher forcing; keep the weights of the epoch with the best validation exact match."""
     from lstm_course.seq2seq.evaluate import evaluate
 
@@ -91,5 +100,3 @@ def fit(model: nn.Module, train: list[tuple[str, str]], valid: list[tuple[str, s
     model.eval()
     history.seconds = time.perf_counter() - start
     return history
-
-

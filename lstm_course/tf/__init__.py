@@ -10,6 +10,7 @@ Initialising TensorFlow here, once, before any TensorFlow operation of the cours
 * TensorFlow's op determinism, if :func:`lstm_course.runtime.set_seed` was called with
   ``deterministic=True`` before TensorFlow was imported.
 """
+
 from __future__ import annotations
 
 import os

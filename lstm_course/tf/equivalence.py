@@ -8,6 +8,7 @@
 
 Importing this module imports TensorFlow.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,7 @@ class TimeMajorAdapter:
         return tf.transpose(Y, (1, 0, 2)), H, C
 
 
-def keras_outputs_and_grads(layer: Any, X: Any, owner: Any = None
-                            ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def keras_outputs_and_grads(layer: Any, X: Any, owner: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Outputs of ``layer(X) -> (y, h_n, c_n)`` and the gradients of
     ``mean(sin(y)) + mean(h_n * c_n)``.
 
@@ -56,14 +56,11 @@ def keras_outputs_and_grads(layer: Any, X: Any, owner: Any = None
     return tensors, convert.lstm_grads(owner or layer, grads, variables)
 
 
-def compare_with_keras_lstm(reference: Any, layer: Any, X: Any, owner: Any = None
-                            ) -> dict[str, float]:
+def compare_with_keras_lstm(reference: Any, layer: Any, X: Any, owner: Any = None) -> dict[str, float]:
     """Largest absolute difference between ``reference`` and ``layer`` on ``X``: outputs, states, input
     gradient and (key ``"参数梯度"``) the largest parameter-gradient difference."""
     t_ref, g_ref = keras_outputs_and_grads(reference, X)
     t_new, g_new = keras_outputs_and_grads(layer, X, owner)
-    diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max())
-             for k in t_ref}
-    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max())
-                          for a, b in zip(g_ref, g_new) for n in a)
+    diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max()) for k in t_ref}
+    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new) for n in a)
     return diffs

@@ -15,10 +15,11 @@ in the framework variant, which is what ``keras.layers.GRU(reset_after=True)`` c
 Weights convert to and from ``keras.layers.GRU`` with :func:`lstm_course.convert.copy_gru`
 (``reset_after=True`` ↔ ``variant='framework'``, ``reset_after=False`` ↔ ``variant='textbook'``).
 """
+
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -40,8 +41,7 @@ def _names(variant: str) -> tuple[str, ...]:
     return GRU_FRAMEWORK_PARAM_NAMES if variant == "framework" else GRU_PARAM_NAMES
 
 
-def gru_step(params: Mapping[str, tf.Variable], x: tf.Tensor, H: tf.Tensor, variant: str = "framework"
-             ) -> tf.Tensor:
+def gru_step(params: Mapping[str, tf.Variable], x: tf.Tensor, H: tf.Tensor, variant: str = "framework") -> tf.Tensor:
     """One GRU step: ``x`` ``(batch, input)``, ``H`` ``(batch, hidden)`` → new ``H`` ``(batch, hidden)``.
 
     ``variant`` is a Python string (``'framework'`` or ``'textbook'``); under ``tf.function`` each
@@ -78,16 +78,29 @@ class GRUScratch(tf.Module):
     one ``tf.function``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *, variant: str = "framework", seed: int = 0,
-                 dtype: tf.DType = tf.float32, name: str | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        variant: str = "framework",
+        seed: int = 0,
+        dtype: tf.DType = tf.float32,
+        name: str | None = None,
+    ) -> None:
         super().__init__(name=name)
         _check_variant(variant)
         self.input_size, self.hidden_size, self.variant = input_size, hidden_size, variant
-        bound = 1.0 / hidden_size ** 0.5
+        bound = 1.0 / hidden_size**0.5
         rng = tf.random.Generator.from_seed(seed)
         for n in _names(variant):
-            shape = ((input_size, hidden_size) if n.startswith("W_x") else
-                     (hidden_size, hidden_size) if n.startswith("W_h") else (hidden_size,))
+            shape = (
+                (input_size, hidden_size)
+                if n.startswith("W_x")
+                else (hidden_size, hidden_size)
+                if n.startswith("W_h")
+                else (hidden_size,)
+            )
             setattr(self, n, tf.Variable(rng.uniform(shape, -bound, bound, dtype=dtype), name=n))
         self.compiled = tf.function(self.__call__)
 
@@ -106,8 +119,9 @@ class GRUScratch(tf.Module):
         if H is None:
             H = tf.zeros((tf.shape(X)[1], self.hidden_size), dtype=X.dtype)
         elif tuple(expect_float_tensor("H", H, self.W_xr.dtype).shape) != (X.shape[1], self.hidden_size):
-            raise ValueError(f"H: expected shape {(X.shape[1], self.hidden_size)} (batch, hidden_size), "
-                             f"received {tuple(H.shape)}")
+            raise ValueError(
+                f"H: expected shape {(X.shape[1], self.hidden_size)} (batch, hidden_size), received {tuple(H.shape)}"
+            )
         params = self.params
         outputs = []
         for x in tf.unstack(X):
@@ -140,11 +154,20 @@ class ScratchGRUCell(keras.layers.Layer):
         input_size = input_shape[-1]
         limit = (6.0 / (input_size + 3 * self.units)) ** 0.5
         for g in GRU_GATES:
-            setattr(self, f"W_x{g}", self.add_weight(
-                name=f"W_x{g}", shape=(input_size, self.units),
-                initializer=keras.initializers.RandomUniform(-limit, limit)))
-            setattr(self, f"W_h{g}", self.add_weight(
-                name=f"W_h{g}", shape=(self.units, self.units), initializer="orthogonal"))
+            setattr(
+                self,
+                f"W_x{g}",
+                self.add_weight(
+                    name=f"W_x{g}",
+                    shape=(input_size, self.units),
+                    initializer=keras.initializers.RandomUniform(-limit, limit),
+                ),
+            )
+            setattr(
+                self,
+                f"W_h{g}",
+                self.add_weight(name=f"W_h{g}", shape=(self.units, self.units), initializer="orthogonal"),
+            )
             setattr(self, f"b_{g}", self.add_weight(name=f"b_{g}", shape=(self.units,), initializer="zeros"))
         if self.variant == "framework":
             self.b_hh = self.add_weight(name="b_hh", shape=(self.units,), initializer="zeros")
@@ -170,11 +193,24 @@ class ScratchGRU(keras.layers.RNN):
     ``'textbook'`` equals ``reset_after=False``.
     """
 
-    def __init__(self, units: int, *, variant: str = "framework", return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        units: int,
+        *,
+        variant: str = "framework",
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        **kwargs,
+    ) -> None:
         kwargs.pop("cell", None)
-        super().__init__(ScratchGRUCell(units, variant=variant), return_sequences=return_sequences,
-                         return_state=return_state, go_backwards=go_backwards, **kwargs)
+        super().__init__(
+            ScratchGRUCell(units, variant=variant),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            **kwargs,
+        )
         self.units, self.variant = units, variant
 
     def get_config(self) -> dict:
@@ -184,6 +220,6 @@ class ScratchGRU(keras.layers.RNN):
         return {**config, "units": self.units, "variant": self.variant}
 
     @classmethod
-    def from_config(cls, config: dict) -> "ScratchGRU":
+    def from_config(cls, config: dict) -> ScratchGRU:
         """Rebuild the layer from :meth:`get_config`."""
         return cls(**config)

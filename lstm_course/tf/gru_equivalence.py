@@ -7,6 +7,7 @@
 
 Importing this module imports TensorFlow.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,8 +32,7 @@ class TimeMajorGRUAdapter:
         return tf.transpose(Y, (1, 0, 2)), H
 
 
-def keras_gru_outputs_and_grads(layer: Any, X: Any, owner: Any = None
-                                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def keras_gru_outputs_and_grads(layer: Any, X: Any, owner: Any = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Outputs of ``layer(X) -> (y, h_n)`` and the gradients of ``mean(sin(y)) + mean(h_n²)``.
 
     Args:
@@ -51,14 +51,11 @@ def keras_gru_outputs_and_grads(layer: Any, X: Any, owner: Any = None
     return tensors, convert.gru_grads(owner or layer, grads, variables)
 
 
-def compare_with_keras_gru(reference: Any, layer: Any, X: Any, owner: Any = None
-                           ) -> dict[str, float]:
+def compare_with_keras_gru(reference: Any, layer: Any, X: Any, owner: Any = None) -> dict[str, float]:
     """Largest absolute difference between ``reference`` and ``layer`` on ``X``: outputs, state, input
     gradient and (key ``"参数梯度"``) the largest parameter-gradient difference."""
     t_ref, g_ref = keras_gru_outputs_and_grads(reference, X)
     t_new, g_new = keras_gru_outputs_and_grads(layer, X, owner)
-    diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max())
-             for k in t_ref}
-    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max())
-                          for a, b in zip(g_ref, g_new) for n in a)
+    diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max()) for k in t_ref}
+    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new) for n in a)
     return diffs

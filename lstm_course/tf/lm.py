@@ -16,6 +16,7 @@ minibatches) with the training step compiled by ``tf.function``; :func:`predict_
 ``predict_ch8`` (greedy).  What breaks on Keras 3 and what this module does instead is listed in
 :data:`KERAS3_CHANGES`.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,34 +24,43 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from lstm_course.tf.lstm import LSTMScratch, ScratchLSTM  # sets TensorFlow's quiet defaults first
-
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lstm_course.data.vocab import Vocab  # noqa: E402
 from lstm_course.lm_history import LMHistory, epoch_bar  # noqa: E402
+from lstm_course.tf.lstm import LSTMScratch, ScratchLSTM  # sets TensorFlow's quiet defaults first
 
 __all__ = ["KERAS3_CHANGES", "ScratchLM", "KerasLM", "lm_loss_tf", "train_lm_tf", "predict_tf"]
 
 #: d2l's TensorFlow code (Chinese edition, TF 2.x / Keras 2) on Keras 3: each entry is
 #: ``(d2l's code, what Keras 3 does with it, what this module does)``; display strings in Chinese.
 KERAS3_CHANGES: tuple[tuple[str, str, str], ...] = (
-    ("tf.keras.layers.RNN(cell, time_major=True, ...)",
-     "ValueError：Keras 3 删除了 time_major 参数",
-     "循环层读取批量在前的 (批量, 时间步, 特征)；模型在层外转置，输出仍是时间步在前"),
-    ("self.rnn.cell.get_initial_state(batch_size=..., dtype=...)",
-     "TypeError：Keras 3 的 get_initial_state 不再接受 dtype",
-     "begin_state 自己构造全零的 [h, c]"),
-    ("tf.keras.optimizers.SGD(lr)，其中 lr = 1",
-     "ValueError：Keras 3 要求学习率是浮点数，整数 1 被拒绝",
-     "keras.optimizers.SGD(learning_rate=float(lr))"),
-    ("逐批即时执行 (eager) 的 train_epoch_ch8 与用 .numpy() 求范数的 grad_clipping",
-     "仍能运行，但很慢",
-     "训练步用 tf.function 编译，裁剪用 tf.clip_by_global_norm（本课程的选择，不是必须的修改）"),
-    ("tf.distribute.OneDeviceStrategy(d2l.try_gpu()._device_name)",
-     "仍能运行",
-     "不需要：有 GPU 时 TensorFlow 自动把计算放上去"),
+    (
+        "tf.keras.layers.RNN(cell, time_major=True, ...)",
+        "ValueError：Keras 3 删除了 time_major 参数",
+        "循环层读取批量在前的 (批量, 时间步, 特征)；模型在层外转置，输出仍是时间步在前",
+    ),
+    (
+        "self.rnn.cell.get_initial_state(batch_size=..., dtype=...)",
+        "TypeError：Keras 3 的 get_initial_state 不再接受 dtype",
+        "begin_state 自己构造全零的 [h, c]",
+    ),
+    (
+        "tf.keras.optimizers.SGD(lr)，其中 lr = 1",
+        "ValueError：Keras 3 要求学习率是浮点数，整数 1 被拒绝",
+        "keras.optimizers.SGD(learning_rate=float(lr))",
+    ),
+    (
+        "逐批即时执行 (eager) 的 train_epoch_ch8 与用 .numpy() 求范数的 grad_clipping",
+        "仍能运行，但很慢",
+        "训练步用 tf.function 编译，裁剪用 tf.clip_by_global_norm（本课程的选择，不是必须的修改）",
+    ),
+    (
+        "tf.distribute.OneDeviceStrategy(d2l.try_gpu()._device_name)",
+        "仍能运行",
+        "不需要：有 GPU 时 TensorFlow 自动把计算放上去",
+    ),
 )
 
 
@@ -71,8 +81,9 @@ class ScratchLM(tf.Module):
     ``model(X, state=None) -> (logits (steps, batch, vocab), (H, C))``.
     """
 
-    def __init__(self, vocab_size: int, num_hiddens: int, *, seed: int = 0, init: str = "d2l",
-                 name: str | None = None) -> None:
+    def __init__(
+        self, vocab_size: int, num_hiddens: int, *, seed: int = 0, init: str = "d2l", name: str | None = None
+    ) -> None:
         super().__init__(name=name)
         if init not in ("d2l", "uniform"):
             raise ValueError(f"init must be 'd2l' or 'uniform', received {init!r}")
@@ -81,11 +92,10 @@ class ScratchLM(tf.Module):
         rng = tf.random.Generator.from_seed(seed + 1)
         if init == "d2l":
             for name_, var in self.rnn.params.items():
-                var.assign(tf.zeros_like(var) if name_.startswith("b_") else
-                           rng.normal(var.shape, stddev=0.01))
+                var.assign(tf.zeros_like(var) if name_.startswith("b_") else rng.normal(var.shape, stddev=0.01))
             W_hq = rng.normal((num_hiddens, vocab_size), stddev=0.01)
         else:
-            bound = 1.0 / num_hiddens ** 0.5
+            bound = 1.0 / num_hiddens**0.5
             W_hq = rng.uniform((num_hiddens, vocab_size), -bound, bound)
         self.W_hq = tf.Variable(W_hq, name="W_hq")
         self.b_q = tf.Variable(tf.zeros(vocab_size), name="b_q")
@@ -145,9 +155,17 @@ def _variables(model: Any) -> list[tf.Variable]:
     return list(model.trainable_variables)
 
 
-def train_lm_tf(model: ScratchLM | KerasLM, train_iter: Iterable, *, epochs: int, lr: float,
-                clip: float = 1.0, use_random_iter: bool | None = None, progress: bool = True,
-                desc: str = "训练 (TensorFlow)") -> LMHistory:
+def train_lm_tf(
+    model: ScratchLM | KerasLM,
+    train_iter: Iterable,
+    *,
+    epochs: int,
+    lr: float,
+    clip: float = 1.0,
+    use_random_iter: bool | None = None,
+    progress: bool = True,
+    desc: str = "训练 (TensorFlow)",
+) -> LMHistory:
     """d2l's ``train_ch8`` for Keras 3: SGD, global-norm clipping, a compiled training step.
 
     Args:
@@ -162,8 +180,7 @@ def train_lm_tf(model: ScratchLM | KerasLM, train_iter: Iterable, *, epochs: int
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, received {epochs!r}")
-    random_iter = bool(getattr(train_iter, "use_random_iter", False) if use_random_iter is None
-                       else use_random_iter)
+    random_iter = bool(getattr(train_iter, "use_random_iter", False) if use_random_iter is None else use_random_iter)
     X0, _ = next(iter(train_iter))
     model(tf.constant(X0[:, :1]))  # builds Keras layers so that their variables exist
     variables = _variables(model)

@@ -18,11 +18,12 @@ Weights convert to and from ``keras.layers.LSTM`` with :mod:`lstm_course.convert
 Importing this module before TensorFlow keeps TensorFlow's start-up log quiet (it sets
 ``TF_CPP_MIN_LOG_LEVEL=2`` and ``TF_ENABLE_ONEDNN_OPTS=0`` unless they are already set).
 """
+
 from __future__ import annotations
 
 import functools
 import os
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 # Quiet start-up: TensorFlow prints C++ INFO lines (oneDNN notice, CPU features) on import that
 # TF_CPP_MIN_LOG_LEVEL alone no longer silences.  Only defaults: a learner's own settings win.
@@ -34,8 +35,15 @@ import tensorflow as tf  # noqa: E402
 
 from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
 
-__all__ = ["lstm_step", "lstm_step_compiled", "LSTMScratch", "train_step", "make_train_step",
-           "ScratchLSTMCell", "ScratchLSTM"]
+__all__ = [
+    "lstm_step",
+    "lstm_step_compiled",
+    "LSTMScratch",
+    "train_step",
+    "make_train_step",
+    "ScratchLSTMCell",
+    "ScratchLSTM",
+]
 
 
 def expect_float_tensor(name: str, value: object, dtype: tf.DType) -> tf.Tensor:
@@ -52,13 +60,16 @@ def expect_float_tensor(name: str, value: object, dtype: tf.DType) -> tf.Tensor:
     if not received.is_floating:
         raise TypeError(f"{name}: expected a floating dtype, received {received.name}")
     if received != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype.name} (the variables' dtype), received {received.name}; "
-                        f"convert it with tf.cast(..., tf.{dtype.name})")
+        raise TypeError(
+            f"{name}: expected dtype {dtype.name} (the variables' dtype), received {received.name}; "
+            f"convert it with tf.cast(..., tf.{dtype.name})"
+        )
     return tf.convert_to_tensor(value)
 
 
-def lstm_step(params: Mapping[str, tf.Variable], x: tf.Tensor, state: Sequence[tf.Tensor]
-              ) -> tuple[tf.Tensor, tf.Tensor]:
+def lstm_step(
+    params: Mapping[str, tf.Variable], x: tf.Tensor, state: Sequence[tf.Tensor]
+) -> tuple[tf.Tensor, tf.Tensor]:
     """One LSTM step: ``x`` ``(batch, input)``, ``state = (H, C)`` each ``(batch, hidden)`` → ``(H, C)``."""
     H, C = state
     p = params
@@ -88,11 +99,12 @@ class LSTMScratch(tf.Module):
     ``model.compiled(X, state)`` does the same inside one ``tf.function``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, *, seed: int = 0,
-                 dtype: tf.DType = tf.float32, name: str | None = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, *, seed: int = 0, dtype: tf.DType = tf.float32, name: str | None = None
+    ) -> None:
         super().__init__(name=name)
         self.input_size, self.hidden_size = input_size, hidden_size
-        bound = 1.0 / hidden_size ** 0.5
+        bound = 1.0 / hidden_size**0.5
         rng = tf.random.Generator.from_seed(seed)
         shapes = {"W_x": (input_size, hidden_size), "W_h": (hidden_size, hidden_size), "b_": (hidden_size,)}
         for g in LSTM_GATES:
@@ -111,13 +123,13 @@ class LSTMScratch(tf.Module):
         zeros = tf.zeros((batch_size, self.hidden_size), dtype=self.W_xi.dtype)
         return zeros, zeros
 
-    def __call__(self, X: tf.Tensor, state: Sequence[tf.Tensor] | None = None
-                 ) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
+    def __call__(
+        self, X: tf.Tensor, state: Sequence[tf.Tensor] | None = None
+    ) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
         """``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), (H_T, C_T))``."""
         X = expect_float_tensor("X", X, self.W_xi.dtype)
         if X.shape.rank != 3 or X.shape[-1] != self.input_size or X.shape[0] == 0:
-            raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), "
-                             f"received {tuple(X.shape)}")
+            raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), received {tuple(X.shape)}")
         if state is None:
             state = self.init_state(tf.shape(X)[1])
         else:
@@ -128,8 +140,9 @@ class LSTMScratch(tf.Module):
             for name, s in zip(("H", "C"), state):
                 expected = (X.shape[1], self.hidden_size)
                 if tuple(s.shape) != expected:
-                    raise ValueError(f"state {name}: expected shape {expected} (batch, hidden_size), "
-                                     f"received {tuple(s.shape)}")
+                    raise ValueError(
+                        f"state {name}: expected shape {expected} (batch, hidden_size), received {tuple(s.shape)}"
+                    )
         params = self.params
         outputs = []
         for x in tf.unstack(X):
@@ -138,8 +151,9 @@ class LSTMScratch(tf.Module):
         return tf.stack(outputs), tuple(state)
 
 
-def train_step(loss_fn: Callable[..., tf.Tensor], variables: Sequence[tf.Variable],
-               optimizer: keras.optimizers.Optimizer, *batch) -> tf.Tensor:
+def train_step(
+    loss_fn: Callable[..., tf.Tensor], variables: Sequence[tf.Variable], optimizer: keras.optimizers.Optimizer, *batch
+) -> tf.Tensor:
     """Record ``loss_fn(*batch)`` on a ``tf.GradientTape``, apply the gradients, return the loss."""
     with tf.GradientTape() as tape:
         loss = loss_fn(*batch)
@@ -148,8 +162,9 @@ def train_step(loss_fn: Callable[..., tf.Tensor], variables: Sequence[tf.Variabl
     return loss
 
 
-def make_train_step(loss_fn: Callable[..., tf.Tensor], variables: Sequence[tf.Variable],
-                    optimizer: keras.optimizers.Optimizer) -> Callable[..., tf.Tensor]:
+def make_train_step(
+    loss_fn: Callable[..., tf.Tensor], variables: Sequence[tf.Variable], optimizer: keras.optimizers.Optimizer
+) -> Callable[..., tf.Tensor]:
     """:func:`train_step` compiled with ``tf.function``: ``step(*batch) -> loss``."""
     variables = list(variables)
     optimizer.build(variables)
@@ -180,13 +195,25 @@ class ScratchLSTMCell(keras.layers.Layer):
         for g in LSTM_GATES:
             # Glorot on the fused (input, 4*units) kernel, as keras.layers.LSTM does.
             limit = (6.0 / (input_size + 4 * self.units)) ** 0.5
-            setattr(self, f"W_x{g}", self.add_weight(
-                name=f"W_x{g}", shape=(input_size, self.units),
-                initializer=keras.initializers.RandomUniform(-limit, limit)))
-            setattr(self, f"W_h{g}", self.add_weight(
-                name=f"W_h{g}", shape=(self.units, self.units), initializer="orthogonal"))
-            setattr(self, f"b_{g}", self.add_weight(
-                name=f"b_{g}", shape=(self.units,), initializer="ones" if g == "f" else "zeros"))
+            setattr(
+                self,
+                f"W_x{g}",
+                self.add_weight(
+                    name=f"W_x{g}",
+                    shape=(input_size, self.units),
+                    initializer=keras.initializers.RandomUniform(-limit, limit),
+                ),
+            )
+            setattr(
+                self,
+                f"W_h{g}",
+                self.add_weight(name=f"W_h{g}", shape=(self.units, self.units), initializer="orthogonal"),
+            )
+            setattr(
+                self,
+                f"b_{g}",
+                self.add_weight(name=f"b_{g}", shape=(self.units,), initializer="ones" if g == "f" else "zeros"),
+            )
         super().build(input_shape)
 
     def call(self, inputs, states, training: bool = False):
@@ -208,11 +235,23 @@ class ScratchLSTM(keras.layers.RNN):
     ``keras.layers.Bidirectional``.
     """
 
-    def __init__(self, units: int, *, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        units: int,
+        *,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        **kwargs,
+    ) -> None:
         kwargs.pop("cell", None)
-        super().__init__(ScratchLSTMCell(units), return_sequences=return_sequences,
-                         return_state=return_state, go_backwards=go_backwards, **kwargs)
+        super().__init__(
+            ScratchLSTMCell(units),
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            **kwargs,
+        )
         self.units = units
 
     def get_config(self) -> dict:
@@ -222,6 +261,6 @@ class ScratchLSTM(keras.layers.RNN):
         return {**config, "units": self.units}
 
     @classmethod
-    def from_config(cls, config: dict) -> "ScratchLSTM":
+    def from_config(cls, config: dict) -> ScratchLSTM:
         """Rebuild the layer from :meth:`get_config` (used by ``keras.models.load_model``)."""
         return cls(**config)

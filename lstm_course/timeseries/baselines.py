@@ -5,6 +5,7 @@ the forecast origin, shape ``(t,)``, and returns the next ``horizon`` values, sh
 ``(horizon,)`` (see :mod:`lstm_course.timeseries.walkforward`).  Needs ``statsmodels``
 (the ``timeseries`` extra).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,11 +27,13 @@ def persistence(horizon: int = 1) -> Forecaster:
 
 def seasonal_naive(season: int, horizon: int = 1) -> Forecaster:
     """Each future value equals the value one season earlier: ``y_{t+h} = y_{t+h-m}``."""
+
     def forecast(history: np.ndarray) -> np.ndarray:
         if len(history) < season:
             raise ValueError(f"seasonal naive needs {season} past values, got {len(history)}")
         last = np.asarray(history[-season:], float)
         return np.array([last[h % season] for h in range(horizon)])
+
     return forecast
 
 
@@ -71,8 +74,9 @@ def fit_ar(train: np.ndarray, order: int) -> LinearAR:
     return LinearAR(float(result.params[0]), np.asarray(result.params[1:], float))
 
 
-def choose_ar_order(values: np.ndarray, train: slice, valid: slice,
-                    orders: range = range(1, 13)) -> tuple[int, dict[int, float]]:
+def choose_ar_order(
+    values: np.ndarray, train: slice, valid: slice, orders: range = range(1, 13)
+) -> tuple[int, dict[int, float]]:
     """Fit AR(p) on ``values[train]`` for each ``p`` and keep the one with the lowest validation MASE.
 
     Validation forecasts are one-step walk-forward forecasts for the targets in ``valid``.

@@ -1,4 +1,5 @@
 """The two series of chapter 9, both shipped inside ``statsmodels`` (no download; the ``timeseries`` extra)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,7 @@ def sunspots() -> pd.Series:
     """Yearly Wolf sunspot numbers 1700–2008 (``statsmodels.datasets.sunspots``), indexed by year."""
     frame = _sunspots_source.load_pandas().data
     years = frame["YEAR"].astype(int).to_numpy()
-    return pd.Series(frame["SUNACTIVITY"].to_numpy(dtype=float), index=pd.Index(years, name="year"),
-                     name="sunspots")
+    return pd.Series(frame["SUNACTIVITY"].to_numpy(dtype=float), index=pd.Index(years, name="year"), name="sunspots")
 
 
 @dataclass(frozen=True)

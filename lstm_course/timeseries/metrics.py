@@ -1,4 +1,5 @@
 """Forecast errors: MAE, RMSE, MASE, and the lag at which a forecast best matches the truth."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,13 +48,12 @@ def lag_correlations(truth: np.ndarray, forecast: np.ndarray, max_lag: int = 3) 
     """
     truth, forecast = np.asarray(truth, float), np.asarray(forecast, float)
     if truth.shape != forecast.shape or truth.ndim != 1:
-        raise ValueError(f"expected two series of the same shape (n,), got {truth.shape}, "
-                         f"{forecast.shape}")
+        raise ValueError(f"expected two series of the same shape (n,), got {truth.shape}, {forecast.shape}")
     if len(truth) <= max_lag + 2:
         raise ValueError(f"series of length {len(truth)} too short for max_lag={max_lag}")
     out = []
     for k in range(max_lag + 1):
-        out.append(np.corrcoef(forecast[k:], truth[:len(truth) - k])[0, 1])
+        out.append(np.corrcoef(forecast[k:], truth[: len(truth) - k])[0, 1])
     return np.asarray(out)
 
 

@@ -1,4 +1,5 @@
 """The LSTM forecaster: a window of past values in, the next ``horizon`` values out."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,8 @@ class LSTMForecaster(nn.Module):
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
         if windows.dim() != 2:
             raise ValueError(f"expected windows of shape (batch, window), got {tuple(windows.shape)}")
-        outputs, _ = self.lstm(windows.unsqueeze(-1))      # (batch, window, hidden)
-        return self.head(outputs[:, -1])                    # (batch, horizon)
+        outputs, _ = self.lstm(windows.unsqueeze(-1))  # (batch, window, hidden)
+        return self.head(outputs[:, -1])  # (batch, horizon)
 
 
 def as_forecaster(model: LSTMForecaster, scaler: Standardizer, window: int):
@@ -39,4 +40,5 @@ def as_forecaster(model: LSTMForecaster, scaler: Standardizer, window: int):
         x = torch.as_tensor(scaler.transform(history[-window:]), dtype=torch.float32)[None]
         with torch.no_grad():
             return scaler.inverse(model(x)[0].numpy())
+
     return forecast

@@ -6,6 +6,7 @@ split.  ``leak="scaler"`` fits the scaler on the whole series instead; ``leak="s
 builds windows over the whole series, shuffles them and holds out a random part — the two
 mistakes of many tutorials, kept here so that a page can measure how much they flatter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,9 @@ class LSTMRun:
         return as_forecaster(self.model, self.scaler, self.window)
 
 
-def _shuffled_windows(z: np.ndarray, stop: int, window: int, horizon: int, holdout: float,
-                      seed: int) -> tuple[tuple, tuple, np.ndarray]:
+def _shuffled_windows(
+    z: np.ndarray, stop: int, window: int, horizon: int, holdout: float, seed: int
+) -> tuple[tuple, tuple, np.ndarray]:
     inputs, targets, origins = make_windows(z, slice(0, stop), window, horizon)
     order = np.random.default_rng(seed).permutation(len(origins))
     cut = int(round(len(order) * (1 - holdout)))
@@ -58,8 +60,16 @@ def _shuffled_windows(z: np.ndarray, stop: int, window: int, horizon: int, holdo
     return (inputs[fit_idx], targets[fit_idx]), (inputs[held], targets[held]), origins[held]
 
 
-def run_lstm(values: np.ndarray, split: Split, window: int, config: TrainConfig, *,
-             horizon: int = 1, leak: str | None = None, progress: bool = False) -> LSTMRun:
+def run_lstm(
+    values: np.ndarray,
+    split: Split,
+    window: int,
+    config: TrainConfig,
+    *,
+    horizon: int = 1,
+    leak: str | None = None,
+    progress: bool = False,
+) -> LSTMRun:
     """Train an LSTM forecaster on ``values`` (shape ``(steps,)``) and score it.
 
     ``leak``: ``None`` (honest), ``"scaler"`` (scaler fitted on all of ``values[:split.stop]``)
@@ -70,11 +80,10 @@ def run_lstm(values: np.ndarray, split: Split, window: int, config: TrainConfig,
         raise ValueError(f"leak must be None, 'scaler' or 'shuffle', got {leak!r}")
     values = np.asarray(values, float)
     train_values = values[split.train]
-    scaler = Standardizer.fit(values[:split.stop] if leak else train_values)
+    scaler = Standardizer.fit(values[: split.stop] if leak else train_values)
     z = scaler.transform(values)
     if leak == "shuffle":
-        fit, held, origins = _shuffled_windows(z, split.stop, window, horizon,
-                                                SHUFFLE_HOLDOUT, config.seed)
+        fit, held, origins = _shuffled_windows(z, split.stop, window, horizon, SHUFFLE_HOLDOUT, config.seed)
         model, history = fit_forecaster(fit, held, config, progress=progress)
         forecaster = as_forecaster(model, scaler, window)
         truth = scaler.inverse(held[1])
@@ -90,8 +99,7 @@ def run_lstm(values: np.ndarray, split: Split, window: int, config: TrainConfig,
         forecast, truth = walk_forward(values, rolling_origins(part, horizon), forecaster, horizon)
         scores.append((score(truth, forecast, train_values), forecast, truth))
     (valid, _, _), (test, forecast, truth) = scores
-    return LSTMRun(model, scaler, window, history, valid, test, forecast, truth,
-                   rolling_origins(split.test, horizon))
+    return LSTMRun(model, scaler, window, history, valid, test, forecast, truth, rolling_origins(split.test, horizon))
 
 
 def recursive_forecaster(one_step, horizon: int):

@@ -1,4 +1,5 @@
 """Standardisation whose statistics come from the training split only."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ class Standardizer:
     std: float
 
     @classmethod
-    def fit(cls, train: np.ndarray) -> "Standardizer":
+    def fit(cls, train: np.ndarray) -> Standardizer:
         """Fit on the training values only (shape ``(n,)``); population standard deviation."""
         train = np.asarray(train, dtype=float)
         std = float(train.std())

@@ -5,6 +5,7 @@ holds out 1921–1987 (67 years) as the test period.  The course keeps that test
 carves a validation period, 1891–1920, out of the end of the training years, so that model
 orders, window lengths and epochs are chosen without looking at the test years.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,6 +25,5 @@ def sunspot_setting() -> tuple[pd.Series, Split]:
     """Sunspots 1700–1987 and the split train 1700–1890 / validation 1891–1920 / test 1921–1987."""
     series = sunspots().loc[:LAST_YEAR]
     years = series.index.to_numpy()
-    split = Split(int(np.searchsorted(years, VALID_FROM)), int(np.searchsorted(years, TEST_FROM)),
-                  len(series))
+    split = Split(int(np.searchsorted(years, VALID_FROM)), int(np.searchsorted(years, TEST_FROM)), len(series))
     return series, split

@@ -1,4 +1,5 @@
 """Chronological train/validation/test splits and the rolling origins of walk-forward evaluation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,7 @@ def chronological_split(n: int, valid: int, test: int) -> Split:
         ValueError: when the sizes leave no training data.
     """
     if valid < 1 or test < 1 or valid + test >= n:
-        raise ValueError(f"need 1 <= valid, 1 <= test and valid + test < n; got n={n}, "
-                         f"valid={valid}, test={test}")
+        raise ValueError(f"need 1 <= valid, 1 <= test and valid + test < n; got n={n}, valid={valid}, test={test}")
     return Split(n - valid - test, n - test, n)
 
 

@@ -1,4 +1,5 @@
 """Training the LSTM forecaster: Adam, MSE on scaled values, clipping, best validation epoch."""
+
 from __future__ import annotations
 
 import copy
@@ -44,8 +45,10 @@ class TrainConfig:
 
 def train_config(**overrides) -> TrainConfig:
     """The active profile's settings, with ``overrides`` applied."""
-    base = by_profile(quick=TrainConfig(hidden_size=16, epochs=50, batch_size=64, lr=1e-2),
-                      full=TrainConfig(hidden_size=32, epochs=100, batch_size=32, lr=5e-3))
+    base = by_profile(
+        quick=TrainConfig(hidden_size=16, epochs=50, batch_size=64, lr=1e-2),
+        full=TrainConfig(hidden_size=32, epochs=100, batch_size=32, lr=5e-3),
+    )
     return replace(base, **overrides)
 
 
@@ -63,8 +66,13 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a, dtype=np.float32))
 
 
-def fit_forecaster(train: tuple[np.ndarray, np.ndarray], valid: tuple[np.ndarray, np.ndarray],
-                   config: TrainConfig, *, progress: bool = False) -> tuple[LSTMForecaster, History]:
+def fit_forecaster(
+    train: tuple[np.ndarray, np.ndarray],
+    valid: tuple[np.ndarray, np.ndarray],
+    config: TrainConfig,
+    *,
+    progress: bool = False,
+) -> tuple[LSTMForecaster, History]:
     """Train on scaled windows ``train = (inputs (n, window), targets (n, horizon))``.
 
     Training windows are shuffled *among themselves* each epoch (that is harmless: every one
@@ -86,7 +94,7 @@ def fit_forecaster(train: tuple[np.ndarray, np.ndarray], valid: tuple[np.ndarray
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for i in range(0, len(x), config.batch_size):
-            idx = order[i:i + config.batch_size]
+            idx = order[i : i + config.batch_size]
             loss = loss_fn(model(x[idx]), y[idx])
             clipped_step(model, optimizer, loss, config.clip)
             total += loss.item() * len(idx)

@@ -1,4 +1,5 @@
 """Walk-forward (rolling-origin) evaluation and recursive multi-step forecasting."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,8 +9,9 @@ import numpy as np
 __all__ = ["walk_forward", "recursive"]
 
 
-def walk_forward(values: np.ndarray, origins: np.ndarray, forecaster: Callable[[np.ndarray], np.ndarray],
-                 horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def walk_forward(
+    values: np.ndarray, origins: np.ndarray, forecaster: Callable[[np.ndarray], np.ndarray], horizon: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Forecast from every origin ``t`` with only ``values[:t]`` visible.
 
     The forecaster receives a read-only copy of the past, so it can neither see nor change the
@@ -26,12 +28,11 @@ def walk_forward(values: np.ndarray, origins: np.ndarray, forecaster: Callable[[
         if out.shape != (horizon,):
             raise ValueError(f"forecaster returned shape {out.shape}, expected ({horizon},)")
         forecasts.append(out)
-        truth.append(values[t:t + horizon])
+        truth.append(values[t : t + horizon])
     return np.asarray(forecasts).reshape(-1, horizon), np.asarray(truth).reshape(-1, horizon)
 
 
-def recursive(one_step: Callable[[np.ndarray], np.ndarray], history: np.ndarray,
-              steps: int) -> np.ndarray:
+def recursive(one_step: Callable[[np.ndarray], np.ndarray], history: np.ndarray, steps: int) -> np.ndarray:
     """Multi-step forecast by recursion: predict one step, append it, repeat.  Shape ``(steps,)``."""
     extended = list(np.asarray(history, dtype=float))
     out = []

@@ -1,4 +1,5 @@
 """Input/target windows whose targets stay inside one split."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,9 @@ import numpy as np
 __all__ = ["make_windows"]
 
 
-def make_windows(values: np.ndarray, part: slice, window: int,
-                 horizon: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_windows(
+    values: np.ndarray, part: slice, window: int, horizon: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Windows for the targets of ``part``.
 
     The target ``values[t:t + horizon]`` of every window lies inside ``part``; its input
@@ -26,8 +28,6 @@ def make_windows(values: np.ndarray, part: slice, window: int,
     start = max(part.start or 0, window)
     stop = min(part.stop if part.stop is not None else len(values), len(values))
     origins = np.arange(start, stop - horizon + 1)
-    inputs = np.stack([values[t - window:t] for t in origins]) if len(origins) else \
-        np.empty((0, window))
-    targets = np.stack([values[t:t + horizon] for t in origins]) if len(origins) else \
-        np.empty((0, horizon))
+    inputs = np.stack([values[t - window : t] for t in origins]) if len(origins) else np.empty((0, window))
+    targets = np.stack([values[t : t + horizon] for t in origins]) if len(origins) else np.empty((0, horizon))
     return inputs, targets, origins

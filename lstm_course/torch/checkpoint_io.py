@@ -6,6 +6,7 @@ rename) and read with ``torch.load(weights_only=True)``, which refuses to unpick
 objects, so opening someone else's checkpoint cannot run their code.  What the metadata holds,
 and how it is checked, is up to each kind of checkpoint.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,15 @@ from torch import nn
 from lstm_course.data.vocab import Vocab
 from lstm_course.results import atomic_write_bytes
 
-__all__ = ["CheckpointError", "checkpoint_bytes", "write_checkpoint", "read_checkpoint", "load_weights",
-           "build_checked", "vocab_difference"]
+__all__ = [
+    "CheckpointError",
+    "checkpoint_bytes",
+    "write_checkpoint",
+    "read_checkpoint",
+    "load_weights",
+    "build_checked",
+    "vocab_difference",
+]
 
 
 class CheckpointError(ValueError):
@@ -64,8 +72,10 @@ def _unreadable(path: Path, exc: BaseException) -> CheckpointError:
     message = str(exc)
     found = re.search(r"GLOBAL ([\w.]+)", message)
     if isinstance(exc, pickle.UnpicklingError) and found:
-        return CheckpointError(f"{path} holds Python objects ({found.group(1)}) besides tensors and text; "
-                               "lstm_course does not unpickle them, since loading them could run arbitrary code")
+        return CheckpointError(
+            f"{path} holds Python objects ({found.group(1)}) besides tensors and text; "
+            "lstm_course does not unpickle them, since loading them could run arbitrary code"
+        )
     if "weights only load failed" in message.lower():  # torch's advice to load unsafely is not repeated
         lines = [line.strip() for line in message.splitlines()[1:] if line.strip()]
         detail = next((line for line in lines if not line.startswith(("Please file", "Check the doc"))), "")
@@ -97,19 +107,22 @@ def read_checkpoint(path: Path, fmt: str, version: int, what: str) -> tuple[dict
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None
     if not isinstance(metadata, dict):
-        raise CheckpointError(f"{path} has damaged metadata (a JSON {type(metadata).__name__}, "
-                              "expected an object)")
+        raise CheckpointError(f"{path} has damaged metadata (a JSON {type(metadata).__name__}, expected an object)")
     stored = metadata.get("version", 0)
     if not isinstance(stored, int) or isinstance(stored, bool):
         raise CheckpointError(f"{path} has damaged metadata (version {stored!r} is not an int)")
     if stored > version:
-        raise CheckpointError(f"{path} has checkpoint version {stored}; this lstm_course reads "
-                              f"up to version {version} — upgrade lstm_course")
+        raise CheckpointError(
+            f"{path} has checkpoint version {stored}; this lstm_course reads "
+            f"up to version {version} — upgrade lstm_course"
+        )
     state_dict = payload.get("state_dict")
-    if not isinstance(state_dict, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                                   for k, v in state_dict.items()):
-        raise CheckpointError(f"{path} is damaged: its state_dict is a {type(state_dict).__name__}, "
-                              "not a mapping of names to tensors")
+    if not isinstance(state_dict, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()
+    ):
+        raise CheckpointError(
+            f"{path} is damaged: its state_dict is a {type(state_dict).__name__}, not a mapping of names to tensors"
+        )
     return metadata, state_dict
 
 
@@ -134,12 +147,16 @@ def build_checked(factory: Callable[[], nn.Module], state_dict: dict[str, torch.
     stored = {k: tuple(v.shape) for k, v in state_dict.items()}
     problems = [f"missing {k}" for k in expected if k not in stored]
     problems += [f"unexpected {k}" for k in stored if k not in expected]
-    problems += [f"{k}: configuration implies {expected[k]}, stored {stored[k]}"
-                 for k in expected if k in stored and expected[k] != stored[k]]
+    problems += [
+        f"{k}: configuration implies {expected[k]}, stored {stored[k]}"
+        for k in expected
+        if k in stored and expected[k] != stored[k]
+    ]
     if problems:
         more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
-        raise CheckpointError(f"{path}: the weights do not fit the stored configuration "
-                              f"({'; '.join(problems[:3])}{more})")
+        raise CheckpointError(
+            f"{path}: the weights do not fit the stored configuration ({'; '.join(problems[:3])}{more})"
+        )
     _check_finite(state_dict, str(path))
     model = factory()
     load_weights(model, state_dict, path)
@@ -152,15 +169,20 @@ def load_weights(model: nn.Module, state_dict: dict[str, Any], path: Path) -> No
         model.load_state_dict(state_dict)
     except (RuntimeError, KeyError) as exc:
         lines = str(exc).strip().splitlines()
-        raise CheckpointError(f"{path}: the weights do not fit the stored configuration "
-                              f"({' '.join(line.strip() for line in lines[:3])})") from None
+        raise CheckpointError(
+            f"{path}: the weights do not fit the stored configuration ({' '.join(line.strip() for line in lines[:3])})"
+        ) from None
 
 
 def vocab_difference(expected: Vocab, saved: Vocab) -> str:
     """Say how two vocabularies differ: their sizes, or the first index mapped to another token."""
     if len(expected) != len(saved):
-        return (f"vocabulary mismatch: the checkpoint was trained with {len(saved)} tokens, "
-                f"the given vocabulary has {len(expected)}")
+        return (
+            f"vocabulary mismatch: the checkpoint was trained with {len(saved)} tokens, "
+            f"the given vocabulary has {len(expected)}"
+        )
     i = next(i for i, (a, b) in enumerate(zip(expected.idx_to_token, saved.idx_to_token)) if a != b)
-    return (f"vocabulary mismatch: index {i} is {saved.idx_to_token[i]!r} in the checkpoint but "
-            f"{expected.idx_to_token[i]!r} in the given vocabulary")
+    return (
+        f"vocabulary mismatch: index {i} is {saved.idx_to_token[i]!r} in the checkpoint but "
+        f"{expected.idx_to_token[i]!r} in the given vocabulary"
+    )

@@ -12,6 +12,7 @@ Chapter 3 shows the tables these functions produce; ``tests/test_torch_lstm.py``
   ``Σ <dH_all, H_t> + <dH_T, H_T> + <dC_T, C_T>`` by autograd, as NumPy arrays, for comparing
   with :func:`lstm_course.numpy.lstm.lstm_backward`.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -24,8 +25,7 @@ from torch.overrides import TorchFunctionMode
 
 from lstm_course import convert
 
-__all__ = ["CountMatmuls", "run_and_differentiate", "compare_with_nn_lstm",
-           "numpy_loss_outputs_and_grads"]
+__all__ = ["CountMatmuls", "run_and_differentiate", "compare_with_nn_lstm", "numpy_loss_outputs_and_grads"]
 
 _MATMULS = ("matmul", "__matmul__", "mm", "addmm")
 
@@ -54,9 +54,9 @@ class CountMatmuls(TorchFunctionMode):
         return sum(self.calls.values())
 
 
-def run_and_differentiate(module: nn.Module, X: torch.Tensor,
-                          state: tuple[torch.Tensor, torch.Tensor]
-                          ) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+def run_and_differentiate(
+    module: nn.Module, X: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
     """Forward, ``loss = mean(sin(output)) + mean(h_n * c_n)``, backward.
 
     Args:
@@ -75,15 +75,29 @@ def run_and_differentiate(module: nn.Module, X: torch.Tensor,
     output, (h_n, c_n) = module(X, state)
     loss = output.sin().mean() + (h_n * c_n).mean()
     loss.backward()
-    tensors = {"output": output, "h_n": h_n, "c_n": c_n, "dL/dX": X.grad.clone(),
-               "dL/dh_0": state[0].grad.clone(), "dL/dc_0": state[1].grad.clone()}
+    tensors = {
+        "output": output,
+        "h_n": h_n,
+        "c_n": c_n,
+        "dL/dX": X.grad.clone(),
+        "dL/dh_0": state[0].grad.clone(),
+        "dL/dc_0": state[1].grad.clone(),
+    }
     return tensors, convert.lstm_grads(module)
 
 
-def compare_with_nn_lstm(make: Any, dtype: torch.dtype = torch.float64, *, layers: int = 2,
-                         bidirectional: bool = True, batch: int = 3, steps: int = 6,
-                         input_size: int = 5, hidden_size: int = 4, seed: int = 0
-                         ) -> dict[str, float]:
+def compare_with_nn_lstm(
+    make: Any,
+    dtype: torch.dtype = torch.float64,
+    *,
+    layers: int = 2,
+    bidirectional: bool = True,
+    batch: int = 3,
+    steps: int = 6,
+    input_size: int = 5,
+    hidden_size: int = 4,
+    seed: int = 0,
+) -> dict[str, float]:
     """Largest absolute difference between ``nn.LSTM`` and ``make(...)`` with copied weights, per quantity.
 
     Args:
@@ -101,20 +115,22 @@ def compare_with_nn_lstm(make: Any, dtype: torch.dtype = torch.float64, *, layer
     convert.copy_lstm(reference, scratch)
     X = torch.randn(batch, steps, input_size, dtype=dtype, requires_grad=True)
     rows = layers * (2 if bidirectional else 1)
-    state = tuple(torch.randn(rows, batch, hidden_size, dtype=dtype, requires_grad=True)
-                  for _ in range(2))
+    state = tuple(torch.randn(rows, batch, hidden_size, dtype=dtype, requires_grad=True) for _ in range(2))
     t_ref, g_ref = run_and_differentiate(reference, X, state)
     t_new, g_new = run_and_differentiate(scratch, X, state)
     diffs = {k: (t_ref[k] - t_new[k]).abs().max().item() for k in t_ref}
-    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max()
-                              for a, b in zip(g_ref, g_new) for n in a))
+    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max() for a, b in zip(g_ref, g_new) for n in a))
     return diffs
 
 
-def numpy_loss_outputs_and_grads(module: nn.Module, X: np.ndarray,
-                                 state: tuple[np.ndarray, np.ndarray], dH_all: np.ndarray,
-                                 dH_T: np.ndarray, dC_T: np.ndarray
-                                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def numpy_loss_outputs_and_grads(
+    module: nn.Module,
+    X: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    dH_all: np.ndarray,
+    dH_T: np.ndarray,
+    dC_T: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Outputs and gradients of ``L = Σ_t <dH_all[t], H_t> + <dH_T, H_T> + <dC_T, C_T>``.
 
     Args:
@@ -130,10 +146,11 @@ def numpy_loss_outputs_and_grads(module: nn.Module, X: np.ndarray,
     X_t = torch.tensor(X, requires_grad=True)
     H0, C0 = (torch.tensor(s[None], requires_grad=True) for s in state)  # (1, batch, hidden)
     out, (h_n, c_n) = module(X_t, (H0, C0))
-    loss = (out * torch.from_numpy(np.asarray(dH_all))).sum() \
-        + (h_n[0] * torch.from_numpy(np.asarray(dH_T))).sum() \
+    loss = (
+        (out * torch.from_numpy(np.asarray(dH_all))).sum()
+        + (h_n[0] * torch.from_numpy(np.asarray(dH_T))).sum()
         + (c_n[0] * torch.from_numpy(np.asarray(dC_T))).sum()
+    )
     loss.backward()
-    grads = {**convert.lstm_grads(module)[0], "X": X_t.grad.numpy(),
-             "H0": H0.grad[0].numpy(), "C0": C0.grad[0].numpy()}
+    grads = {**convert.lstm_grads(module)[0], "X": X_t.grad.numpy(), "H0": H0.grad[0].numpy(), "C0": C0.grad[0].numpy()}
     return out.detach().numpy(), grads

@@ -10,6 +10,7 @@ says so once, in one line (a :class:`UserWarning`).
 
 The Python loop stays the lesson (chapter 3); this is what chapter 10 measures against it.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,17 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["BACKENDS", "SOURCE", "build_dir", "compiler", "load", "available",
-           "unavailable_reason", "resolve_backend", "fused_lstm_scan_cpp"]
+__all__ = [
+    "BACKENDS",
+    "SOURCE",
+    "build_dir",
+    "compiler",
+    "load",
+    "available",
+    "unavailable_reason",
+    "resolve_backend",
+    "fused_lstm_scan_cpp",
+]
 
 #: Implementations of the fused LSTM's time loop: ``FusedLSTM(..., backend=...)``.
 BACKENDS = ("python", "cpp", "auto")
@@ -64,13 +74,20 @@ def load(*, verbose: bool = False) -> bool:
     folder = build_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        cpp_extension.load(name=_NAME, sources=[str(SOURCE)], build_directory=str(folder),
-                           extra_cflags=["-O3"], is_python_module=False, verbose=verbose)
+        cpp_extension.load(
+            name=_NAME,
+            sources=[str(SOURCE)],
+            build_directory=str(folder),
+            extra_cflags=["-O3"],
+            is_python_module=False,
+            verbose=verbose,
+        )
     except Exception as exc:  # noqa: BLE001 - a failed build means: use the Python loop
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         errors = [line for line in lines if "error" in line.lower()] or lines
-        _state["error"] = (f"building the C++ extension in {folder} failed "
-                           f"({type(exc).__name__}: {errors[0][:200] if errors else ''})")
+        _state["error"] = (
+            f"building the C++ extension in {folder} failed ({type(exc).__name__}: {errors[0][:200] if errors else ''})"
+        )
         return False
     _state["loaded"] = True
     return True
@@ -107,8 +124,7 @@ def resolve_backend(backend: str) -> str:
         raise RuntimeError(f"backend='cpp' is not available: {unavailable_reason()}")
     if not _state["warned"]:
         _state["warned"] = True
-        warnings.warn(f"FusedLSTM: using the Python time loop: {unavailable_reason()}",
-                      UserWarning, stacklevel=3)
+        warnings.warn(f"FusedLSTM: using the Python time loop: {unavailable_reason()}", UserWarning, stacklevel=3)
     return "python"
 
 
@@ -125,13 +141,13 @@ class _FusedLSTMScanCpp(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, dY, dh_T, dc_T):
         W_h, h0, gates, cs, tanh_cs, Y = ctx.saved_tensors
-        dXW, dW_h, dh0, dc0 = torch.ops.lstm_course.fused_lstm_backward(
-            dY, dh_T, dc_T, W_h, h0, gates, cs, tanh_cs, Y)
+        dXW, dW_h, dh0, dc0 = torch.ops.lstm_course.fused_lstm_backward(dY, dh_T, dc_T, W_h, h0, gates, cs, tanh_cs, Y)
         return dXW, dW_h, dh0, dc0
 
 
-def fused_lstm_scan_cpp(XW: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def fused_lstm_scan_cpp(
+    XW: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`~lstm_course.torch.lstm.fused_lstm_scan` with the loops in C++ (builds on first use).
 
     Args:

@@ -24,17 +24,16 @@ One step (d2l row-vector convention; the two variants of :mod:`lstm_course.numpy
 :mod:`lstm_course.convert` copies weights between these modules, ``nn.GRU`` and Keras
 (``gru_params``, ``load_gru_params``, ``copy_gru``).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import torch
 from torch import nn
 
 from lstm_course.layout import FUSED_GRU_ORDER, GRU_GATES, GRU_VARIANTS
-from lstm_course.torch.stack import RecurrentCell, State, StackedRNN
+from lstm_course.torch.stack import RecurrentCell, StackedRNN, State
 
-__all__ = ["GATES", "FUSED_GATE_ORDER", "VARIANTS", "param_names", "GRUCell", "FusedGRUCell", "ScratchGRU",
-           "FusedGRU"]
+__all__ = ["GATES", "FUSED_GATE_ORDER", "VARIANTS", "param_names", "GRUCell", "FusedGRUCell", "ScratchGRU", "FusedGRU"]
 
 #: Gate letters in d2l's order: reset, update, candidate hidden state.
 GATES = GRU_GATES
@@ -134,16 +133,16 @@ class FusedGRUCell(RecurrentCell):
     def _step_preactivated(self, xw: torch.Tensor, H: torch.Tensor, bias_h: torch.Tensor | None) -> torch.Tensor:
         """One step given ``xw = x @ W_x + b`` ``(batch, 3h)``; returns the new ``H``."""
         h = self.hidden_size
-        if bias_h is not None:                        # framework: one product for r, z and h
+        if bias_h is not None:  # framework: one product for r, z and h
             hw = torch.addmm(bias_h, H, self.W_h)
-            RZ = torch.sigmoid(xw[:, :2 * h] + hw[:, :2 * h])
+            RZ = torch.sigmoid(xw[:, : 2 * h] + hw[:, : 2 * h])
             R, Z = RZ[:, :h], RZ[:, h:]
-            H_tilde = torch.tanh(xw[:, 2 * h:] + R * hw[:, 2 * h:])
-        else:                                         # textbook: R must be known before the h block
-            RZ = torch.sigmoid(xw[:, :2 * h] + H @ self.W_h[:, :2 * h])
+            H_tilde = torch.tanh(xw[:, 2 * h :] + R * hw[:, 2 * h :])
+        else:  # textbook: R must be known before the h block
+            RZ = torch.sigmoid(xw[:, : 2 * h] + H @ self.W_h[:, : 2 * h])
             R, Z = RZ[:, :h], RZ[:, h:]
-            H_tilde = torch.tanh(xw[:, 2 * h:] + (R * H) @ self.W_h[:, 2 * h:])
-        return H_tilde + Z * (H - H_tilde)            # = Z * H + (1 - Z) * H_tilde
+            H_tilde = torch.tanh(xw[:, 2 * h :] + (R * H) @ self.W_h[:, 2 * h :])
+        return H_tilde + Z * (H - H_tilde)  # = Z * H + (1 - Z) * H_tilde
 
     def step(self, x: torch.Tensor, state: State) -> State:
         """One step: ``x`` ``(batch, input_size)``, ``state = (H,)`` → ``(H,)``."""
@@ -173,30 +172,60 @@ class ScratchGRU(StackedRNN):
     function ``nn.GRU`` computes; ``'textbook'`` applies the reset gate before the recurrent product.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False,
-                 variant: str = "framework") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+        variant: str = "framework",
+    ) -> None:
         _check_variant(variant)
 
         def factory(inputs: int, hidden: int) -> GRUCell:
             return GRUCell(inputs, hidden, variant=variant)
 
-        super().__init__(factory, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                         dropout=dropout, batch_first=batch_first)
+        super().__init__(
+            factory,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )
         self.variant = variant
 
 
 class FusedGRU(StackedRNN):
     """Fused scratch GRU (:class:`FusedGRUCell` per layer and direction), ``nn.GRU`` semantics."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False,
-                 variant: str = "framework") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+        variant: str = "framework",
+    ) -> None:
         _check_variant(variant)
 
         def factory(inputs: int, hidden: int) -> FusedGRUCell:
             return FusedGRUCell(inputs, hidden, variant=variant)
 
-        super().__init__(factory, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                         dropout=dropout, batch_first=batch_first)
+        super().__init__(
+            factory,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )
         self.variant = variant

@@ -7,6 +7,7 @@
 
 Chapter 5 shows the table; ``tests/test_gru_equivalence.py`` runs the same code.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ from lstm_course import convert
 __all__ = ["run_and_differentiate", "compare_with_nn_gru"]
 
 
-def run_and_differentiate(module: nn.Module, X: torch.Tensor, h0: torch.Tensor
-                          ) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+def run_and_differentiate(
+    module: nn.Module, X: torch.Tensor, h0: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
     """Forward, ``loss = mean(sin(output)) + mean(h_n ** 2)``, backward.
 
     Args:
@@ -37,16 +39,23 @@ def run_and_differentiate(module: nn.Module, X: torch.Tensor, h0: torch.Tensor
         t.grad = None
     module.zero_grad()
     output, h_n = module(X, h0)
-    (output.sin().mean() + (h_n ** 2).mean()).backward()
-    tensors = {"output": output, "h_n": h_n, "dL/dX": X.grad.clone(),
-               "dL/dh_0": h0.grad.clone()}
+    (output.sin().mean() + (h_n**2).mean()).backward()
+    tensors = {"output": output, "h_n": h_n, "dL/dX": X.grad.clone(), "dL/dh_0": h0.grad.clone()}
     return tensors, convert.gru_grads(module)
 
 
-def compare_with_nn_gru(make: Any, dtype: torch.dtype = torch.float64, *, layers: int = 2,
-                        bidirectional: bool = True, batch: int = 3, steps: int = 6,
-                        input_size: int = 5, hidden_size: int = 4, seed: int = 0
-                        ) -> dict[str, float]:
+def compare_with_nn_gru(
+    make: Any,
+    dtype: torch.dtype = torch.float64,
+    *,
+    layers: int = 2,
+    bidirectional: bool = True,
+    batch: int = 3,
+    steps: int = 6,
+    input_size: int = 5,
+    hidden_size: int = 4,
+    seed: int = 0,
+) -> dict[str, float]:
     """Largest absolute difference between ``nn.GRU`` and ``make(...)`` with copied weights, per quantity.
 
     Args:
@@ -68,6 +77,5 @@ def compare_with_nn_gru(make: Any, dtype: torch.dtype = torch.float64, *, layers
     t_ref, g_ref = run_and_differentiate(reference, X, h0)
     t_new, g_new = run_and_differentiate(scratch, X, h0)
     diffs = {k: (t_ref[k] - t_new[k]).abs().max().item() for k in t_ref}
-    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max()
-                              for a, b in zip(g_ref, g_new) for n in a))
+    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max() for a, b in zip(g_ref, g_new) for n in a))
     return diffs

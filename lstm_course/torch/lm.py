@@ -20,6 +20,7 @@ for a ``cell`` (``'rnn'``, ``'lstm'``, ``'gru'``) and an ``impl``:
 Training lives in :mod:`lstm_course.torch.lm_train`, generation in
 :mod:`lstm_course.torch.lm_generate`, checkpoints in :mod:`lstm_course.torch.lm_checkpoint`.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -47,12 +48,18 @@ def _scratch_classes() -> dict[tuple[str, str], type]:
     from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM
     from lstm_course.torch.rnn import ScratchRNN
 
-    return {("lstm", "scratch"): ScratchLSTM, ("lstm", "fused"): FusedLSTM,
-            ("gru", "scratch"): ScratchGRU, ("gru", "fused"): FusedGRU, ("rnn", "scratch"): ScratchRNN}
+    return {
+        ("lstm", "scratch"): ScratchLSTM,
+        ("lstm", "fused"): FusedLSTM,
+        ("gru", "scratch"): ScratchGRU,
+        ("gru", "fused"): FusedGRU,
+        ("rnn", "scratch"): ScratchRNN,
+    }
 
 
-def build_rnn(cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1,
-              dropout: float = 0.0) -> nn.Module:
+def build_rnn(
+    cell: str, impl: str, input_size: int, hidden_size: int, num_layers: int = 1, dropout: float = 0.0
+) -> nn.Module:
     """A time-major recurrent module with the ``nn.LSTM`` call interface.
 
     ``dropout`` applies between stacked layers (ignored when ``num_layers == 1``).
@@ -71,8 +78,10 @@ def build_rnn(cell: str, impl: str, input_size: int, hidden_size: int, num_layer
     classes = _scratch_classes()
     if (cell, impl) not in classes:
         available = ", ".join(f"{c}/{i}" for c, i in classes)
-        raise ValueError(f"no {impl!r} implementation of {cell!r} in lstm_course; available scratch "
-                         f"modules: {available} (use impl='framework' for {cell!r})")
+        raise ValueError(
+            f"no {impl!r} implementation of {cell!r} in lstm_course; available scratch "
+            f"modules: {available} (use impl='framework' for {cell!r})"
+        )
     return classes[cell, impl](input_size, hidden_size, num_layers, dropout=dropout)
 
 
@@ -122,7 +131,7 @@ class LMConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LMConfig":
+    def from_dict(cls, data: dict[str, Any]) -> LMConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -150,8 +159,15 @@ class RNNLM(nn.Module):
     ``(steps, batch, vocab_size)``; ``state`` is whatever ``rnn`` takes (``None`` = zeros).
     """
 
-    def __init__(self, rnn: nn.Module, vocab_size: int, *, embedding_dim: int | None = None,
-                 dropout: float = 0.0, config: LMConfig | None = None) -> None:
+    def __init__(
+        self,
+        rnn: nn.Module,
+        vocab_size: int,
+        *,
+        embedding_dim: int | None = None,
+        dropout: float = 0.0,
+        config: LMConfig | None = None,
+    ) -> None:
         super().__init__()
         if getattr(rnn, "batch_first", False):
             raise ValueError("rnn must be time-major (batch_first=False)")
@@ -190,10 +206,10 @@ class RNNLM(nn.Module):
 def build_lm(config: LMConfig) -> RNNLM:
     """The :class:`RNNLM` described by ``config`` (freshly initialised)."""
     input_size = config.embedding_dim or config.vocab_size
-    rnn = build_rnn(config.cell, config.impl, input_size, config.hidden_size, config.num_layers,
-                    config.dropout)
-    return RNNLM(rnn, config.vocab_size, embedding_dim=config.embedding_dim or None,
-                 dropout=config.dropout, config=config)
+    rnn = build_rnn(config.cell, config.impl, input_size, config.hidden_size, config.num_layers, config.dropout)
+    return RNNLM(
+        rnn, config.vocab_size, embedding_dim=config.embedding_dim or None, dropout=config.dropout, config=config
+    )
 
 
 def detach_state(state: State | None) -> State | None:

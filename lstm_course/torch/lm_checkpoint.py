@@ -9,6 +9,7 @@ Loading checks that the pieces fit: the vocabulary size equals the model's, a vo
 configuration the caller passes equals the stored one, and the weights fit the configuration;
 any mismatch is a :class:`CheckpointError` saying what differs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,12 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from lstm_course.data.vocab import Vocab
-from lstm_course.torch.checkpoint_io import (CheckpointError, build_checked, checkpoint_bytes, read_checkpoint,
-                                             vocab_difference, write_checkpoint)
-from lstm_course.torch.lm import LMConfig, RNNLM, build_lm
+from lstm_course.torch.checkpoint_io import (
+    CheckpointError,
+    build_checked,
+    checkpoint_bytes,
+    read_checkpoint,
+    vocab_difference,
+    write_checkpoint,
+)
+from lstm_course.torch.lm import RNNLM, LMConfig, build_lm
 
-__all__ = ["CheckpointError", "LMCheckpoint", "save_checkpoint", "encode_checkpoint", "load_checkpoint",
-           "CHECKPOINT_NAME"]
+__all__ = [
+    "CheckpointError",
+    "LMCheckpoint",
+    "save_checkpoint",
+    "encode_checkpoint",
+    "load_checkpoint",
+    "CHECKPOINT_NAME",
+]
 
 FORMAT = "lstm_course.lm"
 VERSION = 1
@@ -49,20 +62,28 @@ def _metadata(model: RNNLM, vocab: Vocab, config: LMConfig | None, extra: dict[s
     if config is None:
         raise CheckpointError("no LMConfig: build the model with build_lm(config) or pass config=")
     if len(vocab) != config.vocab_size:
-        raise CheckpointError(f"vocabulary has {len(vocab)} tokens but the configuration says "
-                              f"vocab_size={config.vocab_size}")
-    return {"format": FORMAT, "version": VERSION, "config": config.to_dict(),
-            "vocab": vocab.to_dict(), "extra": extra or {}}
+        raise CheckpointError(
+            f"vocabulary has {len(vocab)} tokens but the configuration says vocab_size={config.vocab_size}"
+        )
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": config.to_dict(),
+        "vocab": vocab.to_dict(),
+        "extra": extra or {},
+    }
 
 
-def encode_checkpoint(model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *,
-                      extra: dict[str, Any] | None = None) -> bytes:
+def encode_checkpoint(
+    model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *, extra: dict[str, Any] | None = None
+) -> bytes:
     """The bytes :func:`save_checkpoint` writes, to stage a checkpoint with the other files of a run."""
     return checkpoint_bytes(FORMAT, _metadata(model, vocab, config, extra), model)
 
 
-def save_checkpoint(path: str | Path, model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *,
-                    extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, model: RNNLM, vocab: Vocab, config: LMConfig | None = None, *, extra: dict[str, Any] | None = None
+) -> Path:
     """Write a checkpoint atomically; ``path`` may be a file or a folder (then ``checkpoint.pt``).
 
     Args:
@@ -80,8 +101,9 @@ def save_checkpoint(path: str | Path, model: RNNLM, vocab: Vocab, config: LMConf
     return write_checkpoint(path, FORMAT, metadata, model)
 
 
-def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, config: LMConfig | None = None,
-                    device: Any = "cpu") -> LMCheckpoint:
+def load_checkpoint(
+    path: str | Path, *, vocab: Vocab | None = None, config: LMConfig | None = None, device: Any = "cpu"
+) -> LMCheckpoint:
     """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
 
     Args:
@@ -103,16 +125,19 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, config: LMC
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise CheckpointError(f"{path} has damaged metadata ({type(exc).__name__}: {exc})") from None
     if len(saved_vocab) != saved_config.vocab_size:
-        raise CheckpointError(f"{path}: stored vocabulary has {len(saved_vocab)} tokens but the model "
-                              f"expects {saved_config.vocab_size}")
+        raise CheckpointError(
+            f"{path}: stored vocabulary has {len(saved_vocab)} tokens but the model expects {saved_config.vocab_size}"
+        )
     if vocab is not None and vocab != saved_vocab:
         raise CheckpointError(vocab_difference(vocab, saved_vocab))
     if config is not None and config != saved_config:
-        diff = ", ".join(f"{k}: checkpoint {v!r} vs given {getattr(config, k)!r}"
-                         for k, v in saved_config.to_dict().items() if getattr(config, k) != v)
+        diff = ", ".join(
+            f"{k}: checkpoint {v!r} vs given {getattr(config, k)!r}"
+            for k, v in saved_config.to_dict().items()
+            if getattr(config, k) != v
+        )
         raise CheckpointError(f"configuration mismatch ({diff})")
     model = build_checked(lambda: build_lm(saved_config), state_dict, path)
     model.to(device).eval()
     extra = meta.get("extra", {})
     return LMCheckpoint(model, saved_vocab, saved_config, extra if isinstance(extra, dict) else {})
-

@@ -14,6 +14,7 @@ has never seen ``'T'`` or ``'!'``, and feeding it ``<unk>`` instead would condit
 something the user did not write.  Normalise the prefix first
 (:func:`lstm_course.data.timemachine.normalize`) if it may contain such characters.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,15 +54,27 @@ def split_prefix(prefix: str, vocab: Vocab, token: str = "char") -> list[int]:
     unknown = sorted({t for t in tokens if t not in vocab})
     if unknown:
         known = "".join(t for t in vocab.idx_to_token if len(t) == 1) if token == "char" else None
-        hint = (f"; the model knows the characters {known!r} — normalise the prefix first "
-                f"(lstm_course.data.timemachine.normalize)" if known else "")
-        raise UnknownTokenError(f"prefix contains {len(unknown)} {token} token(s) not in the "
-                                f"vocabulary: {', '.join(map(repr, unknown))}{hint}", unknown)
+        hint = (
+            f"; the model knows the characters {known!r} — normalise the prefix first "
+            f"(lstm_course.data.timemachine.normalize)"
+            if known
+            else ""
+        )
+        raise UnknownTokenError(
+            f"prefix contains {len(unknown)} {token} token(s) not in the "
+            f"vocabulary: {', '.join(map(repr, unknown))}{hint}",
+            unknown,
+        )
     return vocab[tokens]
 
 
-def sample_next(logits: torch.Tensor, *, temperature: float = 0.0, top_k: int | None = None,
-                generator: torch.Generator | None = None) -> int:
+def sample_next(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> int:
     """Choose one token from ``logits`` of shape ``(vocab,)``: greedy, temperature and/or top-k.
 
     Raises:
@@ -84,9 +97,18 @@ def sample_next(logits: torch.Tensor, *, temperature: float = 0.0, top_k: int | 
 
 
 @torch.no_grad()
-def generate(model: RNNLM, vocab: Vocab, prefix: str, num_preds: int, *, temperature: float = 0.0,
-             top_k: int | None = None, token: str | None = None, seed: int | None = None,
-             device: Any = None) -> str:
+def generate(
+    model: RNNLM,
+    vocab: Vocab,
+    prefix: str,
+    num_preds: int,
+    *,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    token: str | None = None,
+    seed: int | None = None,
+    device: Any = None,
+) -> str:
     """Continue ``prefix`` by ``num_preds`` tokens; returns the prefix followed by them.
 
     Args:

@@ -10,6 +10,7 @@ State handling depends on the minibatch scheme (see :mod:`lstm_course.data.timem
   to the next batch and *detached* (truncated BPTT over ``num_steps`` steps);
 * random sampling — batches are unrelated, so every batch starts from the zero state.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,8 +46,7 @@ class DivergedError(RuntimeError):
             completed and the model's weights are unusable.
     """
 
-    def __init__(self, message: str, *, step: int, epoch: int, history: LMHistory,
-                 kept_epoch: int | None) -> None:
+    def __init__(self, message: str, *, step: int, epoch: int, history: LMHistory, kept_epoch: int | None) -> None:
         super().__init__(message)
         self.step, self.epoch, self.history, self.kept_epoch = step, epoch, history, kept_epoch
 
@@ -72,8 +72,10 @@ def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     """
     steps, batch, vocab = logits.shape
     if tuple(Y.shape) != (batch, steps):
-        raise ValueError(f"Y: expected shape {(batch, steps)} (batch, steps) to match logits "
-                         f"{tuple(logits.shape)}, received {tuple(Y.shape)}")
+        raise ValueError(
+            f"Y: expected shape {(batch, steps)} (batch, steps) to match logits "
+            f"{tuple(logits.shape)}, received {tuple(Y.shape)}"
+        )
     return F.cross_entropy(logits.reshape(-1, vocab), Y.T.reshape(-1).long())
 
 
@@ -90,8 +92,9 @@ def _uses_random_iter(data_iter: Any, use_random_iter: bool | None) -> bool:
 
 
 @torch.no_grad()
-def evaluate_perplexity(model: RNNLM, data_iter: Iterable, *, device: Any = None,
-                        use_random_iter: bool | None = None) -> float:
+def evaluate_perplexity(
+    model: RNNLM, data_iter: Iterable, *, device: Any = None, use_random_iter: bool | None = None
+) -> float:
     """Perplexity ``exp(mean cross-entropy)`` of ``model`` on every token of ``data_iter``.
 
     The state is carried across batches for sequential partitioning (reset for random sampling);
@@ -124,12 +127,24 @@ def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float =
     raise ValueError(f"optimizer must be one of {OPTIMIZERS}, received {name!r}")
 
 
-def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
-             optimizer: str | torch.optim.Optimizer = "sgd", clip: float | None = 1.0,
-             val_iter: Iterable | None = None, use_random_iter: bool | None = None,
-             device: Any = None, seed: int | None = None, weight_decay: float = 0.0,
-             plateau_decay: float | None = None, restore_best: bool = False, progress: bool = True,
-             desc: str = "训练") -> LMHistory:
+def train_lm(
+    model: RNNLM,
+    train_iter: Iterable,
+    *,
+    epochs: int,
+    lr: float,
+    optimizer: str | torch.optim.Optimizer = "sgd",
+    clip: float | None = 1.0,
+    val_iter: Iterable | None = None,
+    use_random_iter: bool | None = None,
+    device: Any = None,
+    seed: int | None = None,
+    weight_decay: float = 0.0,
+    plateau_decay: float | None = None,
+    restore_best: bool = False,
+    progress: bool = True,
+    desc: str = "训练",
+) -> LMHistory:
     """Train a language model; return its per-epoch :class:`LMHistory`.
 
     Args:
@@ -171,8 +186,11 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
     if seed is not None:
         set_seed(seed)
     model.to(device)
-    opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else \
-        make_optimizer(model, optimizer, lr, weight_decay)
+    opt = (
+        optimizer
+        if isinstance(optimizer, torch.optim.Optimizer)
+        else make_optimizer(model, optimizer, lr, weight_decay)
+    )
     scheduler = None
     if plateau_decay is not None:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=plateau_decay, patience=0)
@@ -186,8 +204,13 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
         kept = best_epoch if best_state is not None else (history.epochs or None)
         if kept is not None:
             model.load_state_dict(best_state if best_state is not None else last_state)
-        return DivergedError(f"{what} at step {step} (epoch {epoch}); lower the learning rate "
-                             "or clip the gradients", step=step, epoch=epoch, history=history, kept_epoch=kept)
+        return DivergedError(
+            f"{what} at step {step} (epoch {epoch}); lower the learning rate or clip the gradients",
+            step=step,
+            epoch=epoch,
+            history=history,
+            kept_epoch=kept,
+        )
 
     bar = epoch_bar(epochs, desc=desc, enabled=progress)
     for epoch, _ in enumerate(bar, 1):
@@ -212,8 +235,12 @@ def train_lm(model: RNNLM, train_iter: Iterable, *, epochs: int, lr: float,
         if count == 0:
             raise ValueError("train_iter produced no batches")
         if not math.isfinite(perplexity(total / count)) or not _finite_weights(model):
-            raise diverged(epoch, "the training perplexity overflowed" if _finite_weights(model)
-                           else "the weights became NaN or infinite")
+            raise diverged(
+                epoch,
+                "the training perplexity overflowed"
+                if _finite_weights(model)
+                else "the weights became NaN or infinite",
+            )
         val_ppl = evaluate_perplexity(model, val_iter, device=device) if val_iter is not None else None
         if val_ppl is not None and not math.isfinite(val_ppl):
             raise diverged(epoch, f"the validation perplexity became {val_ppl}")

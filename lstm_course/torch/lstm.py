@@ -21,17 +21,25 @@ One step (d2l row-vector convention, parameter names as in :mod:`lstm_course`)::
 
 :mod:`lstm_course.convert` copies weights between these modules, ``nn.LSTM`` and Keras.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import torch
 from torch import nn
 
 from lstm_course.layout import FUSED_LSTM_ORDER, LSTM_GATES, LSTM_PARAM_NAMES
-from lstm_course.torch.stack import RecurrentCell, State, StackedRNN
+from lstm_course.torch.stack import RecurrentCell, StackedRNN, State
 
-__all__ = ["GATES", "FUSED_GATE_ORDER", "PARAM_NAMES", "LSTMCell", "FusedLSTMCell", "ScratchLSTM",
-           "FusedLSTM", "fused_lstm_scan"]
+__all__ = [
+    "GATES",
+    "FUSED_GATE_ORDER",
+    "PARAM_NAMES",
+    "LSTMCell",
+    "FusedLSTMCell",
+    "ScratchLSTM",
+    "FusedLSTM",
+    "fused_lstm_scan",
+]
 
 #: Gate letters in d2l's listing order: input, forget, output, candidate (memory cell).
 GATES = LSTM_GATES
@@ -87,22 +95,22 @@ class _FusedLSTMScan(torch.autograd.Function):
     def forward(ctx, XW, W_h, h0, c0):
         T, B, G = XW.shape
         Hd = G // 4
-        gates = torch.empty_like(XW)            # activated gates i, f, o (sigmoid) and c~ (tanh)
-        cs = XW.new_empty(T + 1, B, Hd)         # C_0 .. C_T
-        tanh_cs = XW.new_empty(T, B, Hd)        # tanh(C_1) .. tanh(C_T)
+        gates = torch.empty_like(XW)  # activated gates i, f, o (sigmoid) and c~ (tanh)
+        cs = XW.new_empty(T + 1, B, Hd)  # C_0 .. C_T
+        tanh_cs = XW.new_empty(T, B, Hd)  # tanh(C_1) .. tanh(C_T)
         Y = XW.new_empty(T, B, Hd)
         cs[0] = c0
         h = h0
         for t in range(T):
             g = gates[t]
             torch.addmm(XW[t], h, W_h, out=g)  # the only matrix product inside the loop
-            g[:, :3 * Hd].sigmoid_()
-            g[:, 3 * Hd:].tanh_()
+            g[:, : 3 * Hd].sigmoid_()
+            g[:, 3 * Hd :].tanh_()
             c = cs[t + 1]
-            torch.mul(g[:, Hd:2 * Hd], cs[t], out=c)     # F * C_{t-1}
-            c.addcmul_(g[:, :Hd], g[:, 3 * Hd:])         # + I * C~
+            torch.mul(g[:, Hd : 2 * Hd], cs[t], out=c)  # F * C_{t-1}
+            c.addcmul_(g[:, :Hd], g[:, 3 * Hd :])  # + I * C~
             torch.tanh(c, out=tanh_cs[t])
-            h = torch.mul(g[:, 2 * Hd:3 * Hd], tanh_cs[t], out=Y[t])
+            h = torch.mul(g[:, 2 * Hd : 3 * Hd], tanh_cs[t], out=Y[t])
         ctx.save_for_backward(W_h, h0, gates, cs, tanh_cs, Y)
         return Y, Y[-1].clone(), cs[-1].clone()
 
@@ -112,16 +120,16 @@ class _FusedLSTMScan(torch.autograd.Function):
         W_h, h0, gates, cs, tanh_cs, Y = ctx.saved_tensors
         T, B, G = gates.shape
         Hd = G // 4
-        i, f, o, g = (gates[..., k * Hd:(k + 1) * Hd] for k in range(4))
+        i, f, o, g = (gates[..., k * Hd : (k + 1) * Hd] for k in range(4))
         # Local derivatives of the pre-activations, for all steps at once (outside the loop):
         # d pre_i = dC * C~ * i(1-i); d pre_f = dC * C_{t-1} * f(1-f);
         # d pre_o = dH * tanh(C) * o(1-o); d pre_c = dC * I * (1 - C~^2).
         P = torch.empty_like(gates)
         torch.mul(i * (1 - i), g, out=P[..., :Hd])
-        torch.mul(f * (1 - f), cs[:-1], out=P[..., Hd:2 * Hd])
-        torch.mul(o * (1 - o), tanh_cs, out=P[..., 2 * Hd:3 * Hd])
-        torch.mul(1 - g * g, i, out=P[..., 3 * Hd:])
-        dC_dH = o * (1 - tanh_cs * tanh_cs)          # dC_t += dH_t * O_t * (1 - tanh^2 C_t)
+        torch.mul(f * (1 - f), cs[:-1], out=P[..., Hd : 2 * Hd])
+        torch.mul(o * (1 - o), tanh_cs, out=P[..., 2 * Hd : 3 * Hd])
+        torch.mul(1 - g * g, i, out=P[..., 3 * Hd :])
+        dC_dH = o * (1 - tanh_cs * tanh_cs)  # dC_t += dH_t * O_t * (1 - tanh^2 C_t)
         dG = torch.empty_like(gates)
         dh = dY[-1] + dh_T
         dc = dc_T.clone()
@@ -129,18 +137,19 @@ class _FusedLSTMScan(torch.autograd.Function):
         for t in range(T - 1, -1, -1):
             d, p = dG[t], P[t]
             dc.addcmul_(dh, dC_dH[t])
-            torch.mul(dc.unsqueeze(1), p[:, :2 * Hd].view(B, 2, Hd), out=d[:, :2 * Hd].view(B, 2, Hd))
-            torch.mul(dh, p[:, 2 * Hd:3 * Hd], out=d[:, 2 * Hd:3 * Hd])
-            torch.mul(dc, p[:, 3 * Hd:], out=d[:, 3 * Hd:])
-            dc.mul_(f[t])                            # dC_{t-1} = dC_t * F_t
+            torch.mul(dc.unsqueeze(1), p[:, : 2 * Hd].view(B, 2, Hd), out=d[:, : 2 * Hd].view(B, 2, Hd))
+            torch.mul(dh, p[:, 2 * Hd : 3 * Hd], out=d[:, 2 * Hd : 3 * Hd])
+            torch.mul(dc, p[:, 3 * Hd :], out=d[:, 3 * Hd :])
+            dc.mul_(f[t])  # dC_{t-1} = dC_t * F_t
             dh = torch.addmm(dY[t - 1], d, W_hT) if t > 0 else d @ W_hT
         H_prev = torch.cat([h0.unsqueeze(0), Y[:-1]], dim=0)
         dW_h = H_prev.reshape(-1, Hd).t() @ dG.reshape(-1, G)
         return dG, dW_h, dh, dc
 
 
-def fused_lstm_scan(XW: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def fused_lstm_scan(
+    XW: torch.Tensor, W_h: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Run the fused LSTM recurrence over precomputed input projections.
 
     Args:
@@ -169,16 +178,16 @@ class FusedLSTMCell(RecurrentCell):
 
     num_states = 2
 
-    def __init__(self, input_size: int, hidden_size: int, *, manual_backward: bool = True,
-                 backend: str = "python") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, *, manual_backward: bool = True, backend: str = "python"
+    ) -> None:
         super().__init__()
         from lstm_course.torch.fused_cpp import BACKENDS
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, received {backend!r}")
         if backend != "python" and not manual_backward:
-            raise ValueError(f"backend={backend!r} runs the hand-written backward pass; "
-                             "it needs manual_backward=True")
+            raise ValueError(f"backend={backend!r} runs the hand-written backward pass; it needs manual_backward=True")
         self.input_size, self.hidden_size = input_size, hidden_size
         self.manual_backward, self.backend = manual_backward, backend
         self.W_x = nn.Parameter(torch.empty(input_size, 4 * hidden_size))
@@ -198,9 +207,9 @@ class FusedLSTMCell(RecurrentCell):
     def _step_preactivated(self, xw: torch.Tensor, H: torch.Tensor, C: torch.Tensor) -> State:
         h = self.hidden_size
         gates = xw + H @ self.W_h
-        ifo = torch.sigmoid(gates[:, :3 * h])
-        I, F, O = ifo[:, :h], ifo[:, h:2 * h], ifo[:, 2 * h:]
-        C = F * C + I * torch.tanh(gates[:, 3 * h:])
+        ifo = torch.sigmoid(gates[:, : 3 * h])
+        I, F, O = ifo[:, :h], ifo[:, h : 2 * h], ifo[:, 2 * h :]
+        C = F * C + I * torch.tanh(gates[:, 3 * h :])
         return O * torch.tanh(C), C
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
@@ -236,10 +245,25 @@ class ScratchLSTM(StackedRNN):
     Parameters live in ``self.cells[layer * D + direction]`` (see :meth:`lstm_course.torch.stack.StackedRNN.cell`).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False) -> None:
-        super().__init__(LSTMCell, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                         dropout=dropout, batch_first=batch_first)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+    ) -> None:
+        super().__init__(
+            LSTMCell,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )
 
 
 class FusedLSTM(StackedRNN):
@@ -248,12 +272,27 @@ class FusedLSTM(StackedRNN):
     ``backend='cpp'`` runs the time loops in C++ (see :class:`FusedLSTMCell`).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False,
-                 manual_backward: bool = True, backend: str = "python") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+        manual_backward: bool = True,
+        backend: str = "python",
+    ) -> None:
         def factory(inputs: int, hidden: int) -> FusedLSTMCell:
-            return FusedLSTMCell(inputs, hidden, manual_backward=manual_backward,
-                                 backend=backend)
+            return FusedLSTMCell(inputs, hidden, manual_backward=manual_backward, backend=backend)
 
-        super().__init__(factory, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                         dropout=dropout, batch_first=batch_first)
+        super().__init__(
+            factory,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )

@@ -11,13 +11,13 @@ time loop.  :class:`ScratchRNN` stacks it with :class:`~lstm_course.torch.stack.
 ``num_layers``, ``bidirectional`` and ``dropout``.  ``nn.RNN``'s two biases map to
 ``b_h = bias_ih + bias_hh``; ``W_xh = weight_ih.T``, ``W_hh = weight_hh.T``.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import torch
 from torch import nn
 
-from lstm_course.torch.stack import RecurrentCell, State, StackedRNN
+from lstm_course.torch.stack import RecurrentCell, StackedRNN, State
 
 __all__ = ["PARAM_NAMES", "RNNCell", "ScratchRNN"]
 
@@ -59,7 +59,22 @@ class RNNCell(RecurrentCell):
 class ScratchRNN(StackedRNN):
     """Scratch tanh RNN with ``nn.RNN`` semantics (layers, directions, ``batch_first``, dropout)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *,
-                 bidirectional: bool = False, dropout: float = 0.0, batch_first: bool = False) -> None:
-        super().__init__(RNNCell, input_size, hidden_size, num_layers, bidirectional=bidirectional,
-                         dropout=dropout, batch_first=batch_first)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+    ) -> None:
+        super().__init__(
+            RNNCell,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+            batch_first=batch_first,
+        )

@@ -6,6 +6,7 @@ nothing, so a configuration asking for a billion hidden units costs nothing to i
 :func:`skeleton_shapes` gives the parameter shapes a configuration implies, which checkpoint
 loaders compare with the stored tensors before building the real model.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,15 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["ModelTooLargeError", "meta_model", "skeleton_shapes", "parameter_bytes", "device_memory",
-           "check_fits", "TRAINING_COPIES"]
+__all__ = [
+    "ModelTooLargeError",
+    "meta_model",
+    "skeleton_shapes",
+    "parameter_bytes",
+    "device_memory",
+    "check_fits",
+    "TRAINING_COPIES",
+]
 
 #: Copies of the parameters training holds at once: weights, gradients, two Adam moments.
 TRAINING_COPIES = 4
@@ -65,8 +73,9 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
 
-def check_fits(factory: Callable[[], nn.Module], *, device: Any = "cpu", copies: int = TRAINING_COPIES,
-               what: str = "the model") -> int:
+def check_fits(
+    factory: Callable[[], nn.Module], *, device: Any = "cpu", copies: int = TRAINING_COPIES, what: str = "the model"
+) -> int:
     """Refuse a model whose ``copies`` × parameter bytes exceed the memory of ``device``.
 
     Returns:
@@ -78,7 +87,9 @@ def check_fits(factory: Callable[[], nn.Module], *, device: Any = "cpu", copies:
     nbytes = parameter_bytes(factory, what)
     memory = device_memory(device)
     if memory is not None and nbytes * copies > memory:
-        raise ModelTooLargeError(f"{what} needs about {_gib(nbytes * copies)} ({_gib(nbytes)} of weights "
-                                 f"x {copies} for gradients and optimizer state), but {device} has "
-                                 f"{_gib(memory)}; choose smaller sizes")
+        raise ModelTooLargeError(
+            f"{what} needs about {_gib(nbytes * copies)} ({_gib(nbytes)} of weights "
+            f"x {copies} for gradients and optimizer state), but {device} has "
+            f"{_gib(memory)}; choose smaller sizes"
+        )
     return nbytes

@@ -19,11 +19,12 @@ back to front), inter-layer ``dropout``, unbatched 2-D input, and states of shap
 ``(num_layers * num_directions, batch, hidden_size)`` ordered layer-major, forward before
 backward (index ``layer * num_directions + direction``), exactly like ``nn.LSTM``.
 """
+
 from __future__ import annotations
 
 import math
-
-from typing import Callable, Union
+from collections.abc import Callable
+from typing import Union
 
 import torch
 from torch import nn
@@ -44,13 +45,17 @@ def expect_float_tensor(name: str, value: object, dtype: torch.dtype | None = No
     fail deep inside the cell.
     """
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, received {type(value).__name__}"
-                        + (" (convert it with torch.from_numpy)" if type(value).__module__ == "numpy" else ""))
+        raise TypeError(
+            f"{name}: expected a torch.Tensor, received {type(value).__name__}"
+            + (" (convert it with torch.from_numpy)" if type(value).__module__ == "numpy" else "")
+        )
     if not value.is_floating_point():
         raise TypeError(f"{name}: expected a floating dtype, received {value.dtype}")
     if dtype is not None and value.dtype != dtype:
-        raise TypeError(f"{name}: expected dtype {dtype} (the parameters' dtype), received {value.dtype}; "
-                        f"convert it with .to({dtype})")
+        raise TypeError(
+            f"{name}: expected dtype {dtype} (the parameters' dtype), received {value.dtype}; "
+            f"convert it with .to({dtype})"
+        )
     return value
 
 
@@ -85,8 +90,9 @@ class RecurrentCell(nn.Module):
 
     def init_state(self, batch_size: int, *, device=None, dtype=None) -> State:
         """Zero state: ``num_states`` tensors of shape ``(batch_size, hidden_size)``."""
-        return tuple(torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
-                     for _ in range(self.num_states))
+        return tuple(
+            torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype) for _ in range(self.num_states)
+        )
 
     def check_input(self, X: torch.Tensor, state: State | None) -> None:
         """The one input check of every scratch cell (see :mod:`lstm_course.numpy.common` for the rule).
@@ -102,18 +108,22 @@ class RecurrentCell(nn.Module):
             raise ValueError(f"X: expected shape (steps>0, batch, {self.input_size}), received {tuple(X.shape)}")
         if state is None:
             return
-        names = ("H", "C")[:self.num_states] if self.num_states <= 2 else tuple(range(self.num_states))
+        names = ("H", "C")[: self.num_states] if self.num_states <= 2 else tuple(range(self.num_states))
         if not isinstance(state, (tuple, list)) or len(state) != self.num_states:
             received = f"{len(state)} tensors" if isinstance(state, (tuple, list)) else type(state).__name__
-            raise ValueError(f"state: expected a tuple of {self.num_states} tensor(s) "
-                             f"({', '.join(map(str, names))}), received {received}")
+            raise ValueError(
+                f"state: expected a tuple of {self.num_states} tensor(s) "
+                f"({', '.join(map(str, names))}), received {received}"
+            )
         expected = (X.shape[1], self.hidden_size)
         for name, tensor in zip(names, state):
             expect_float_tensor(f"state {name}", tensor, dtype)
             if tuple(tensor.shape) != expected:
                 single = "; state: expected one tensor (H,) of that shape" if self.num_states == 1 else ""
-                raise ValueError(f"state {name}: expected shape {expected} (batch, hidden_size), "
-                                 f"received {tuple(tensor.shape)}{single}")
+                raise ValueError(
+                    f"state {name}: expected shape {expected} (batch, hidden_size), "
+                    f"received {tuple(tensor.shape)}{single}"
+                )
 
     def forward(self, X: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Run ``X`` ``(steps, batch, input_size)`` → ``(Y (steps, batch, hidden), final state)``."""
@@ -145,12 +155,19 @@ class StackedRNN(nn.Module):
     for single-state cells and a tuple (``(h_n, c_n)``) otherwise, like ``nn.GRU``/``nn.LSTM``.
     """
 
-    def __init__(self, cell_factory: Callable[[int, int], RecurrentCell], input_size: int,
-                 hidden_size: int, num_layers: int = 1, *, bidirectional: bool = False,
-                 dropout: float = 0.0, batch_first: bool = False) -> None:
+    def __init__(
+        self,
+        cell_factory: Callable[[int, int], RecurrentCell],
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        batch_first: bool = False,
+    ) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers)):
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, received {value!r}")
         if not 0.0 <= float(dropout) < 1.0:
@@ -173,15 +190,19 @@ class StackedRNN(nn.Module):
     def cell(self, layer: int = 0, direction: int = 0) -> RecurrentCell:
         """The cell of ``layer`` and ``direction`` (0 forward, 1 backward)."""
         if not (0 <= layer < self.num_layers and 0 <= direction < self.num_directions):
-            raise IndexError(f"no cell for layer={layer}, direction={direction} in a "
-                             f"{self.num_layers}-layer, {self.num_directions}-direction stack")
+            raise IndexError(
+                f"no cell for layer={layer}, direction={direction} in a "
+                f"{self.num_layers}-layer, {self.num_directions}-direction stack"
+            )
         return self.cells[layer * self.num_directions + direction]
 
     def extra_repr(self) -> str:
         """The configuration shown by ``print(module)``."""
-        return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
-                f"batch_first={self.batch_first}")
+        return (
+            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+            f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
+            f"batch_first={self.batch_first}"
+        )
 
     def _check_state(self, state: StackState, batch: int, unbatched: bool) -> list[torch.Tensor]:
         if not isinstance(state, (torch.Tensor, tuple, list)):
@@ -195,21 +216,25 @@ class StackedRNN(nn.Module):
         expected = (rows, self.hidden_size) if unbatched else (rows, batch, self.hidden_size)
         for k, tensor in enumerate(tensors):
             if tuple(tensor.shape) != expected:
-                raise ValueError(f"state[{k}]: expected shape {expected} (num_layers * num_directions"
-                                 f"{'' if unbatched else ', batch'}, hidden_size), "
-                                 f"received {tuple(tensor.shape)}")
+                raise ValueError(
+                    f"state[{k}]: expected shape {expected} (num_layers * num_directions"
+                    f"{'' if unbatched else ', batch'}, hidden_size), "
+                    f"received {tuple(tensor.shape)}"
+                )
         return [t.unsqueeze(1) for t in tensors] if unbatched else tensors
 
-    def forward(self, X: torch.Tensor, state: StackState | None = None
-                ) -> tuple[torch.Tensor, StackState]:
+    def forward(self, X: torch.Tensor, state: StackState | None = None) -> tuple[torch.Tensor, StackState]:
         """``X`` ``(steps, batch, input_size)`` (or batch-first, or unbatched ``(steps, input_size)``)."""
         expect_float_tensor("X", X, _parameter_dtype(self))
         if X.dim() not in (2, 3):
-            raise ValueError(f"X: expected a 3-D (steps, batch, input_size) or 2-D (steps, input_size) "
-                             f"tensor, received shape {tuple(X.shape)}")
+            raise ValueError(
+                f"X: expected a 3-D (steps, batch, input_size) or 2-D (steps, input_size) "
+                f"tensor, received shape {tuple(X.shape)}"
+            )
         if X.shape[-1] != self.input_size:
-            raise ValueError(f"X: expected input_size {self.input_size} in the last dimension, "
-                             f"received shape {tuple(X.shape)}")
+            raise ValueError(
+                f"X: expected input_size {self.input_size} in the last dimension, received shape {tuple(X.shape)}"
+            )
         unbatched = X.dim() == 2
         if unbatched:
             X = X.unsqueeze(1)
@@ -241,4 +266,3 @@ class StackedRNN(nn.Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return output, (stacked[0] if self.num_states == 1 else tuple(stacked))
-

@@ -1,4 +1,5 @@
 """The one optimisation step every training loop of the course takes."""
+
 from __future__ import annotations
 
 import torch
@@ -7,8 +8,7 @@ from torch import nn
 __all__ = ["clipped_step"]
 
 
-def clipped_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-                 clip: float | None) -> None:
+def clipped_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, clip: float | None) -> None:
     """Zero the gradients, back-propagate ``loss``, clip the global gradient norm to ``clip``, update.
 
     ``clip`` of ``None`` (or 0) skips clipping (``torch.nn.utils.clip_grad_norm_``).

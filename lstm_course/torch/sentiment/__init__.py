@@ -6,26 +6,70 @@ Modules, one job each: :mod:`.model` (the network), :mod:`.batching` (bucketed, 
 :mod:`.pipeline` (profile defaults and the end-to-end calls the notebooks and the CLI share).
 Data handling lives in :mod:`lstm_course.data.reviews`.
 """
+
 from lstm_course.data.reviews import TokenizerConfig
 from lstm_course.torch.sentiment.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from lstm_course.torch.sentiment.evaluate import (
-    Evaluation, average, evaluate, plot_confusion, plot_per_category, wilson_interval,
+    Evaluation,
+    average,
+    evaluate,
+    plot_confusion,
+    plot_per_category,
+    wilson_interval,
 )
 from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
 from lstm_course.torch.sentiment.pipeline import (
-    DataSettings, PreparedData, configure_cpu_threads, data_settings, default_checkpoint, encode_split,
-    model_config, prepare_data, save_trained, train_config, train_model,
+    DataSettings,
+    PreparedData,
+    configure_cpu_threads,
+    data_settings,
+    default_checkpoint,
+    encode_split,
+    model_config,
+    prepare_data,
+    save_trained,
+    train_config,
+    train_model,
 )
 from lstm_course.torch.sentiment.predict import (
-    SentimentEnsemble, SentimentPredictor, UnknownTokensWarning, label_probabilities,
+    SentimentEnsemble,
+    SentimentPredictor,
+    UnknownTokensWarning,
+    label_probabilities,
 )
 from lstm_course.torch.sentiment.train import History, TrainConfig, fit, loss_and_accuracy
 
 __all__ = [
-    "Checkpoint", "CheckpointError", "DataSettings", "Evaluation", "History", "ModelConfig", "PreparedData",
-    "SentimentEnsemble", "SentimentLSTM", "SentimentPredictor", "TokenizerConfig", "TrainConfig",
-    "UnknownTokensWarning", "average", "configure_cpu_threads", "data_settings", "default_checkpoint",
-    "encode_split", "evaluate", "fit", "label_probabilities", "load_checkpoint", "loss_and_accuracy",
-    "model_config", "plot_confusion", "plot_per_category", "prepare_data", "save_checkpoint", "save_trained",
-    "train_config", "train_model", "wilson_interval",
+    "Checkpoint",
+    "CheckpointError",
+    "DataSettings",
+    "Evaluation",
+    "History",
+    "ModelConfig",
+    "PreparedData",
+    "SentimentEnsemble",
+    "SentimentLSTM",
+    "SentimentPredictor",
+    "TokenizerConfig",
+    "TrainConfig",
+    "UnknownTokensWarning",
+    "average",
+    "configure_cpu_threads",
+    "data_settings",
+    "default_checkpoint",
+    "encode_split",
+    "evaluate",
+    "fit",
+    "label_probabilities",
+    "load_checkpoint",
+    "loss_and_accuracy",
+    "model_config",
+    "plot_confusion",
+    "plot_per_category",
+    "prepare_data",
+    "save_checkpoint",
+    "save_trained",
+    "train_config",
+    "train_model",
+    "wilson_interval",
 ]

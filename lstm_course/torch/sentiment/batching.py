@@ -1,4 +1,5 @@
 """Batches of encoded reviews: length-bucketed sampling and padding to ``(steps, batch)``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -30,8 +31,7 @@ class BucketBatchSampler(Sampler[list[int]]):
     put results back in data order.
     """
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0,
-                 pool: int = 50) -> None:
+    def __init__(self, lengths: np.ndarray, batch_size: int, *, shuffle: bool, seed: int = 0, pool: int = 50) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths)
@@ -43,7 +43,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
             for start in range(0, n, self.batch_size):
-                yield order[start:start + self.batch_size].tolist()
+                yield order[start : start + self.batch_size].tolist()
             return
         rng = np.random.default_rng(self.seed + self.epoch)
         self.epoch += 1
@@ -51,9 +51,9 @@ class BucketBatchSampler(Sampler[list[int]]):
         chunk = self.batch_size * self.pool
         batches = []
         for start in range(0, n, chunk):
-            part = order[start:start + chunk]
+            part = order[start : start + chunk]
             part = part[np.argsort(self.lengths[part], kind="stable")]
-            batches += [part[i:i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)]
+            batches += [part[i : i + self.batch_size].tolist() for i in range(0, len(part), self.batch_size)]
         for b in rng.permutation(len(batches)):
             yield batches[b]
 
@@ -75,9 +75,7 @@ def collate(items: list[tuple[np.ndarray, int, int]], pad_index: int) -> dict[st
     }
 
 
-def make_loader(data: EncodedReviews, *, batch_size: int, pad_index: int, shuffle: bool,
-                seed: int = 0) -> DataLoader:
+def make_loader(data: EncodedReviews, *, batch_size: int, pad_index: int, shuffle: bool, seed: int = 0) -> DataLoader:
     """A ``DataLoader`` yielding :func:`collate` dicts, bucketed by length when shuffling."""
     sampler = BucketBatchSampler(data.lengths, batch_size, shuffle=shuffle, seed=seed)
-    return DataLoader(_ReviewDataset(data), batch_sampler=sampler,
-                      collate_fn=lambda items: collate(items, pad_index))
+    return DataLoader(_ReviewDataset(data), batch_sampler=sampler, collate_fn=lambda items: collate(items, pad_index))

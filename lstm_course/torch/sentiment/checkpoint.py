@@ -4,6 +4,7 @@ The file format (tensors and a JSON ``metadata`` string, atomic write, ``weights
 load, so opening a checkpoint from someone else cannot run their code) is
 :mod:`lstm_course.torch.checkpoint_io`'s; this module decides what the metadata holds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,13 @@ from typing import Any
 
 from lstm_course.data.reviews import PAD_TOKEN, TokenizerConfig
 from lstm_course.data.vocab import Vocab
-from lstm_course.torch.checkpoint_io import CheckpointError, build_checked, read_checkpoint, vocab_difference, \
-    write_checkpoint
+from lstm_course.torch.checkpoint_io import (
+    CheckpointError,
+    build_checked,
+    read_checkpoint,
+    vocab_difference,
+    write_checkpoint,
+)
 from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
 
 __all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "vocab_fingerprint"]
@@ -40,8 +46,15 @@ def vocab_fingerprint(vocab: Vocab) -> str:
     return hashlib.sha256(json.dumps(vocab.idx_to_token, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def save_checkpoint(path: str | Path, model: SentimentLSTM, vocab: Vocab, tokenizer: TokenizerConfig,
-                    *, max_len: int, extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    model: SentimentLSTM,
+    vocab: Vocab,
+    tokenizer: TokenizerConfig,
+    *,
+    max_len: int,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Write a checkpoint atomically (a temporary file renamed into place).
 
     Args:
@@ -52,7 +65,8 @@ def save_checkpoint(path: str | Path, model: SentimentLSTM, vocab: Vocab, tokeni
     """
     _check_vocab_fits(model.config, vocab)
     metadata = {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT,
+        "version": VERSION,
         "model_config": model.config.to_dict(),
         "tokenizer": tokenizer.to_dict(),
         "vocab": vocab.to_dict(),
@@ -100,9 +114,11 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any
 
 def _check_vocab_fits(config: ModelConfig, vocab: Vocab) -> None:
     if len(vocab) != config.vocab_size:
-        raise CheckpointError(f"vocabulary has {len(vocab)} tokens but the model's embedding has "
-                              f"{config.vocab_size} rows")
+        raise CheckpointError(
+            f"vocabulary has {len(vocab)} tokens but the model's embedding has {config.vocab_size} rows"
+        )
     if vocab.to_tokens(config.pad_index) != PAD_TOKEN:
-        raise CheckpointError(f"the model pads with index {config.pad_index}, which is "
-                              f"{vocab.to_tokens(config.pad_index)!r} in the vocabulary, not {PAD_TOKEN!r}")
-
+        raise CheckpointError(
+            f"the model pads with index {config.pad_index}, which is "
+            f"{vocab.to_tokens(config.pad_index)!r} in the vocabulary, not {PAD_TOKEN!r}"
+        )

@@ -1,5 +1,6 @@
 """Evaluation of a trained classifier: accuracy with a confidence interval, precision/recall/F1,
 confusion matrix, accuracy per category and per length bucket, the most confident mistakes."""
+
 from __future__ import annotations
 
 import math
@@ -46,15 +47,16 @@ class Evaluation:
     threshold: float = 0.5
 
     @classmethod
-    def from_probs(cls, probs: np.ndarray, data: EncodedReviews) -> "Evaluation":
+    def from_probs(cls, probs: np.ndarray, data: EncodedReviews) -> Evaluation:
         """Build an evaluation from probabilities ``(n,)`` and the reviews they belong to."""
         probs = np.asarray(probs, dtype=np.float64)
         if probs.shape != (len(data),):
             raise ValueError(f"probs must have shape ({len(data)},), got {probs.shape}")
         if (data.labels < 0).any():
             raise ValueError("evaluation needs labelled data (labels 0/1)")
-        return cls(probs, np.asarray(data.labels), list(data.categories), list(data.texts),
-                   np.asarray(data.full_lengths))
+        return cls(
+            probs, np.asarray(data.labels), list(data.categories), list(data.texts), np.asarray(data.full_lengths)
+        )
 
     @property
     def predictions(self) -> np.ndarray:
@@ -102,8 +104,15 @@ class Evaluation:
         rows = []
         for cat, idx in groups.items():
             correct = int(self.correct[idx].sum())
-            rows.append({"category": cat, "n": len(idx), "positive": float(self.labels[idx].mean()),
-                         "accuracy": correct / len(idx), "ci": wilson_interval(correct, len(idx))})
+            rows.append(
+                {
+                    "category": cat,
+                    "n": len(idx),
+                    "positive": float(self.labels[idx].mean()),
+                    "accuracy": correct / len(idx),
+                    "ci": wilson_interval(correct, len(idx)),
+                }
+            )
         return sorted(rows, key=lambda r: (r["accuracy"], r["category"]))
 
     def per_length(self, edges: Sequence[int] = DEFAULT_LENGTH_EDGES) -> list[dict[str, Any]]:
@@ -116,8 +125,14 @@ class Evaluation:
             if n == 0:
                 continue
             correct = int(self.correct[mask].sum())
-            rows.append({"bucket": f"{lo}–{hi - 1}" if hi is not None else f"≥{lo}", "n": n,
-                         "accuracy": correct / n, "ci": wilson_interval(correct, n)})
+            rows.append(
+                {
+                    "bucket": f"{lo}–{hi - 1}" if hi is not None else f"≥{lo}",
+                    "n": n,
+                    "accuracy": correct / n,
+                    "ci": wilson_interval(correct, n),
+                }
+            )
         return rows
 
     def confident_mistakes(self, k: int = 10) -> list[dict[str, Any]]:
@@ -125,15 +140,24 @@ class Evaluation:
         wrong = np.flatnonzero(~self.correct)
         confidence = np.abs(self.probs[wrong] - 0.5)
         order = wrong[np.argsort(-confidence, kind="stable")][:k]
-        return [{"text": self.texts[i], "category": self.categories[i], "label": LABEL_NAMES[self.labels[i]],
-                 "predicted": LABEL_NAMES[self.predictions[i]], "p_positive": float(self.probs[i])}
-                for i in order]
+        return [
+            {
+                "text": self.texts[i],
+                "category": self.categories[i],
+                "label": LABEL_NAMES[self.labels[i]],
+                "predicted": LABEL_NAMES[self.predictions[i]],
+                "p_positive": float(self.probs[i]),
+            }
+            for i in order
+        ]
 
     def summary(self) -> str:
         """Multi-line Chinese report of the headline metrics."""
         lo, hi = self.accuracy_ci()
-        lines = [f"样本数 {len(self.labels):,}",
-                 f"准确率 (accuracy) {self.accuracy:.4f}，95% 置信区间 [{lo:.4f}, {hi:.4f}]"]
+        lines = [
+            f"样本数 {len(self.labels):,}",
+            f"准确率 (accuracy) {self.accuracy:.4f}，95% 置信区间 [{lo:.4f}, {hi:.4f}]",
+        ]
         for cls in (1, 0):
             p, r, f = self.precision_recall_f1(cls)
             lines.append(f"{LABEL_NAMES[cls]}：精确率 (precision) {p:.4f}  召回率 (recall) {r:.4f}  F1 {f:.4f}")
@@ -141,14 +165,18 @@ class Evaluation:
 
     def category_table(self) -> str:
         """Accuracy per product category with Wilson 95 % intervals, worst first, as a text table."""
-        rows = [(r["category"], r["n"], f"{r['positive']:.0%}", r["accuracy"],
-                 f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]") for r in self.per_category()]
+        rows = [
+            (r["category"], r["n"], f"{r['positive']:.0%}", r["accuracy"], f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
+            for r in self.per_category()
+        ]
         return format_table(["类别", "样本数", "正面占比", "准确率", "95% 置信区间"], rows)
 
     def length_table(self, edges: Sequence[int] = DEFAULT_LENGTH_EDGES) -> str:
         """Accuracy per length bucket (tokens before truncation) with Wilson 95 % intervals, as a text table."""
-        rows = [(r["bucket"], r["n"], r["accuracy"], f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
-                for r in self.per_length(edges)]
+        rows = [
+            (r["bucket"], r["n"], r["accuracy"], f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]")
+            for r in self.per_length(edges)
+        ]
         return format_table(["词元数", "样本数", "准确率", "95% 置信区间"], rows)
 
 
@@ -163,8 +191,10 @@ def average(evaluations: Sequence[Evaluation]) -> Evaluation:
     first = evaluations[0]
     for i, other in enumerate(evaluations[1:], 1):
         if other.texts != first.texts or not np.array_equal(other.labels, first.labels):
-            raise ValueError(f"evaluation {i} is on other reviews than evaluation 0; an ensemble must be "
-                             "evaluated on the same split in the same order")
+            raise ValueError(
+                f"evaluation {i} is on other reviews than evaluation 0; an ensemble must be "
+                "evaluated on the same split in the same order"
+            )
     probs = np.mean([ev.probs for ev in evaluations], axis=0)
     return Evaluation(probs, first.labels, first.categories, first.texts, first.lengths, first.threshold)
 
@@ -187,8 +217,17 @@ def plot_confusion(evaluation: Evaluation, *, ax: Any = None) -> Any:
     from lstm_course.plot import heatmap
 
     names = list(LABEL_NAMES)
-    return heatmap(evaluation.confusion(), xlabels=names, ylabels=names, annotate=True, fmt="{:.0f}",
-                   xlabel="预测标签", ylabel="真实标签", title="混淆矩阵 (confusion matrix)", ax=ax)
+    return heatmap(
+        evaluation.confusion(),
+        xlabels=names,
+        ylabels=names,
+        annotate=True,
+        fmt="{:.0f}",
+        xlabel="预测标签",
+        ylabel="真实标签",
+        title="混淆矩阵 (confusion matrix)",
+        ax=ax,
+    )
 
 
 def plot_per_category(evaluation: Evaluation, *, ax: Any = None) -> Any:
@@ -199,10 +238,19 @@ def plot_per_category(evaluation: Evaluation, *, ax: Any = None) -> Any:
     ax = new_axes(ax, figsize=(6, 3.8))
     acc = np.array([r["accuracy"] for r in rows])
     err = np.array([[r["accuracy"] - r["ci"][0], r["ci"][1] - r["accuracy"]] for r in rows]).T
-    ax.barh([f"{r['category']} ({r['n']})" for r in rows], acc, xerr=err, color="tab:blue", alpha=0.8,
-            error_kw={"capsize": 3})
+    ax.barh(
+        [f"{r['category']} ({r['n']})" for r in rows],
+        acc,
+        xerr=err,
+        color="tab:blue",
+        alpha=0.8,
+        error_kw={"capsize": 3},
+    )
     ax.axvline(evaluation.accuracy, color="tab:red", ls="--", label=f"总体 {evaluation.accuracy:.3f}")
-    ax.set(xlabel="准确率", title="各类别的测试准确率（误差线：95% 置信区间）",
-           xlim=(max(0.0, float((acc - err[0]).min()) - 0.05), 1.0))
+    ax.set(
+        xlabel="准确率",
+        title="各类别的测试准确率（误差线：95% 置信区间）",
+        xlim=(max(0.0, float((acc - err[0]).min()) - 0.05), 1.0),
+    )
     ax.legend(loc="lower right")
     return ax

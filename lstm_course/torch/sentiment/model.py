@@ -1,4 +1,5 @@
 """The classifier: Embedding(padding_idx) -> LSTM over packed sequences -> Linear -> one logit."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -44,7 +45,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelConfig":
+    def from_dict(cls, data: dict) -> ModelConfig:
         """Rebuild the configuration written by :meth:`to_dict`."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -71,9 +72,13 @@ class SentimentLSTM(nn.Module):
         self.config = config
         self.batch_first = batch_first
         self.embedding = nn.Embedding(config.vocab_size, config.embed_size, padding_idx=config.pad_index)
-        self.lstm = nn.LSTM(config.embed_size, config.hidden_size, num_layers=config.num_layers,
-                            bidirectional=config.bidirectional,
-                            dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            config.embed_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
         self.dropout = nn.Dropout(config.dropout)
         directions = 2 if config.bidirectional else 1
         features = directions * config.hidden_size * (2 if config.pooling == "last+max" else 1)
@@ -90,13 +95,14 @@ class SentimentLSTM(nn.Module):
         if lengths.shape != (batch,):
             raise ValueError(f"lengths must have shape ({batch},), got {tuple(lengths.shape)}")
         if batch and (int(lengths.min()) < 1 or int(lengths.max()) > steps):
-            raise ValueError(f"lengths must lie in [1, {steps}], got min {int(lengths.min())} "
-                             f"and max {int(lengths.max())}")
-        embedded = self.dropout(self.embedding(tokens))                 # (steps, batch, embed)
+            raise ValueError(
+                f"lengths must lie in [1, {steps}], got min {int(lengths.min())} and max {int(lengths.max())}"
+            )
+        embedded = self.dropout(self.embedding(tokens))  # (steps, batch, embed)
         packed = pack_padded_sequence(embedded, lengths, enforce_sorted=False)
-        outputs, (h_n, _) = self.lstm(packed)                           # h_n: (layers*dirs, batch, hidden)
+        outputs, (h_n, _) = self.lstm(packed)  # h_n: (layers*dirs, batch, hidden)
         if self.config.bidirectional:
-            features = torch.cat([h_n[-2], h_n[-1]], dim=1)             # forward, backward of the top layer
+            features = torch.cat([h_n[-2], h_n[-1]], dim=1)  # forward, backward of the top layer
         else:
             features = h_n[-1]
         if self.config.pooling == "last+max":

@@ -3,6 +3,7 @@
 Notebooks and the ``lstm-course sentiment`` CLI both go through these functions, so they
 tokenise, split and train in exactly the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,8 +14,17 @@ from typing import Any
 from lstm_course.config import by_profile
 from lstm_course.data.fetch import cache_dir
 from lstm_course.data.reviews import (
-    CleaningReport, EncodedReviews, ReviewSplits, ReviewTokenizer, TokenizerConfig, build_vocab, clean_reviews,
-    encode, read_reviews, split_reviews, stratified_subset,
+    CleaningReport,
+    EncodedReviews,
+    ReviewSplits,
+    ReviewTokenizer,
+    TokenizerConfig,
+    build_vocab,
+    clean_reviews,
+    encode,
+    read_reviews,
+    split_reviews,
+    stratified_subset,
 )
 from lstm_course.data.vocab import Vocab
 from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
@@ -72,7 +82,7 @@ class DataSettings:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DataSettings":
+    def from_dict(cls, data: dict) -> DataSettings:
         """Rebuild the settings written by :meth:`to_dict`."""
         data = dict(data)
         data["tokenizer"] = TokenizerConfig.from_dict(data["tokenizer"])
@@ -82,8 +92,10 @@ class DataSettings:
 
 def data_settings(kind: str = "word", **overrides: Any) -> DataSettings:
     """Profile defaults: ``quick`` trains on a subset with short reviews, ``full`` on everything."""
-    sizes = by_profile(quick=dict(max_len=60, train_size=6000, valid_size=2000, test_size=None),
-                       full=dict(max_len=200, train_size=None, valid_size=None, test_size=None))
+    sizes = by_profile(
+        quick=dict(max_len=60, train_size=6000, valid_size=2000, test_size=None),
+        full=dict(max_len=200, train_size=None, valid_size=None, test_size=None),
+    )
     settings = DataSettings(tokenizer=TokenizerConfig(kind=kind), **sizes)
     return replace(settings, **overrides)
 
@@ -91,8 +103,9 @@ def data_settings(kind: str = "word", **overrides: Any) -> DataSettings:
 def model_config(vocab: Vocab, **overrides: Any) -> ModelConfig:
     """Profile defaults for :class:`ModelConfig` (a BiLSTM), sized to ``vocab``."""
     sizes = by_profile(quick=dict(embed_size=32, hidden_size=32), full=dict(embed_size=128, hidden_size=128))
-    settings = dict(vocab_size=len(vocab), pad_index=vocab["<pad>"], num_layers=1, bidirectional=True,
-                    dropout=0.3, **sizes)
+    settings = dict(
+        vocab_size=len(vocab), pad_index=vocab["<pad>"], num_layers=1, bidirectional=True, dropout=0.3, **sizes
+    )
     settings.update(overrides)
     return ModelConfig(**settings)
 
@@ -109,7 +122,7 @@ class PreparedData:
     """Everything :func:`prepare_data` computes."""
 
     settings: DataSettings
-    splits: ReviewSplits          # the full cleaned splits (before any subset)
+    splits: ReviewSplits  # the full cleaned splits (before any subset)
     report: CleaningReport
     tokenizer: ReviewTokenizer
     vocab: Vocab
@@ -123,11 +136,14 @@ def prepare_data(settings: DataSettings | None = None, *, progress: bool = False
     settings = settings or data_settings()
     splits, report, parts = _reviews(settings)
     if not parts["train"] or not parts["valid"]:
-        raise ValueError(f"the split left {len(parts['train'])} training and {len(parts['valid'])} "
-                         "validation reviews; the data set is too small")
+        raise ValueError(
+            f"the split left {len(parts['train'])} training and {len(parts['valid'])} "
+            "validation reviews; the data set is too small"
+        )
     tokenizer = ReviewTokenizer(settings.tokenizer)
-    tokens = {name: tokenizer.tokenize_many([r.text for r in reviews], progress=progress)
-              for name, reviews in parts.items()}
+    tokens = {
+        name: tokenizer.tokenize_many([r.text for r in reviews], progress=progress) for name, reviews in parts.items()
+    }
     vocab = build_vocab(tokens["train"], min_freq=settings.min_freq, max_size=settings.max_size)
     encoded = {name: encode(tokens[name], vocab, max_len=settings.max_len, reviews=parts[name]) for name in parts}
     return PreparedData(settings, splits, report, tokenizer, vocab, **encoded)
@@ -154,9 +170,15 @@ def _reviews(settings: DataSettings) -> tuple[ReviewSplits, CleaningReport, dict
     return splits, report, parts
 
 
-def train_model(data: PreparedData, *, model: ModelConfig | None = None, train: TrainConfig | None = None,
-                progress: bool = True, log: Callable[[str], None] | None = print,
-                tensorboard_dir: str | None = None) -> tuple[SentimentLSTM, History]:
+def train_model(
+    data: PreparedData,
+    *,
+    model: ModelConfig | None = None,
+    train: TrainConfig | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    tensorboard_dir: str | None = None,
+) -> tuple[SentimentLSTM, History]:
     """Build a :class:`SentimentLSTM` (profile defaults unless ``model`` is given) and :func:`fit` it."""
     train = train or train_config()
     model = model or model_config(data.vocab)
@@ -168,12 +190,17 @@ def train_model(data: PreparedData, *, model: ModelConfig | None = None, train: 
     return net, history
 
 
-def save_trained(path: str | Path, net: SentimentLSTM, data: PreparedData, history: History,
-                 train: TrainConfig, extra: dict[str, Any] | None = None) -> Path:
+def save_trained(
+    path: str | Path,
+    net: SentimentLSTM,
+    data: PreparedData,
+    history: History,
+    train: TrainConfig,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """Save a checkpoint with the data settings, training settings and history needed to evaluate it."""
     from lstm_course.torch.sentiment.checkpoint import save_checkpoint
 
     info = {"data": data.settings.to_dict(), "train": train.to_dict(), "history": history.to_dict()}
     info.update(extra or {})
-    return save_checkpoint(path, net, data.vocab, data.settings.tokenizer, max_len=data.settings.max_len,
-                           extra=info)
+    return save_checkpoint(path, net, data.vocab, data.settings.tokenizer, max_len=data.settings.max_len, extra=info)

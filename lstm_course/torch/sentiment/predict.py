@@ -1,4 +1,5 @@
 """Prediction for raw text: ``SentimentPredictor.predict(texts) -> [(label, probability), ...]``."""
+
 from __future__ import annotations
 
 import warnings
@@ -34,8 +35,9 @@ class SentimentPredictor:
             tokens are used), exactly as in training.
     """
 
-    def __init__(self, model: SentimentLSTM, vocab: Vocab, tokenizer: TokenizerConfig, *, max_len: int,
-                 device: Any = None) -> None:
+    def __init__(
+        self, model: SentimentLSTM, vocab: Vocab, tokenizer: TokenizerConfig, *, max_len: int, device: Any = None
+    ) -> None:
         self.device = get_device(device) if not isinstance(device, torch.device) else device
         self.model = model.to(self.device).eval()
         self.vocab = vocab
@@ -43,7 +45,7 @@ class SentimentPredictor:
         self.max_len = max_len
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, *, device: Any = None) -> "SentimentPredictor":
+    def from_checkpoint(cls, path: str | Path, *, device: Any = None) -> SentimentPredictor:
         """Load a checkpoint written by :func:`~lstm_course.torch.sentiment.save_checkpoint`."""
         from lstm_course.torch.sentiment.checkpoint import load_checkpoint
 
@@ -76,8 +78,10 @@ class SentimentPredictor:
         data = encode(tokens, self.vocab, max_len=self.max_len)
         for i, ids in enumerate(data.ids):
             if (ids == self.vocab.unk).all():
-                message = (f"text {i} ({cleaned[i][:20]!r}): none of its {len(tokens[i])} tokens is in the "
-                           "vocabulary; the prediction only reflects the model's bias")
+                message = (
+                    f"text {i} ({cleaned[i][:20]!r}): none of its {len(tokens[i])} tokens is in the "
+                    "vocabulary; the prediction only reflects the model's bias"
+                )
                 warnings.warn(UnknownTokensWarning(message, index=i), stacklevel=3)
         from lstm_course.torch.sentiment.train import loss_and_accuracy
 
@@ -105,7 +109,7 @@ class SentimentEnsemble:
         self.members = list(members)
 
     @classmethod
-    def from_checkpoints(cls, paths: Sequence[str | Path], *, device: Any = None) -> "SentimentEnsemble":
+    def from_checkpoints(cls, paths: Sequence[str | Path], *, device: Any = None) -> SentimentEnsemble:
         """Load one :class:`SentimentPredictor` per checkpoint."""
         return cls([SentimentPredictor.from_checkpoint(p, device=device) for p in paths])
 
@@ -119,9 +123,14 @@ class SentimentEnsemble:
                 probs.append(member.predict_proba(texts))
             unknown.append({w.message.index for w in caught if isinstance(w.message, UnknownTokensWarning)})
         for i in sorted(set.intersection(*unknown)):
-            warnings.warn(UnknownTokensWarning(f"text {i}: no member of the ensemble knows any of its tokens; "
-                                               "the prediction only reflects the models' biases", index=i),
-                          stacklevel=2)
+            warnings.warn(
+                UnknownTokensWarning(
+                    f"text {i}: no member of the ensemble knows any of its tokens; "
+                    "the prediction only reflects the models' biases",
+                    index=i,
+                ),
+                stacklevel=2,
+            )
         return np.mean(probs, axis=0)
 
     def predict(self, texts: str | Sequence[str]) -> list[tuple[str, float]]:

@@ -1,4 +1,5 @@
 """Training: AdamW, gradient clipping, early stopping and model selection on the validation split."""
+
 from __future__ import annotations
 
 import copy
@@ -72,8 +73,9 @@ class History:
         return asdict(self)
 
 
-def loss_and_accuracy(model: SentimentLSTM, data: EncodedReviews, *, batch_size: int = 256,
-                      device: torch.device | str | None = None) -> tuple[float, float, np.ndarray]:
+def loss_and_accuracy(
+    model: SentimentLSTM, data: EncodedReviews, *, batch_size: int = 256, device: torch.device | str | None = None
+) -> tuple[float, float, np.ndarray]:
     """Mean BCE loss, accuracy and positive-class probabilities ``(n,)`` in data order (eval mode).
 
     Runs on the device of the model's parameters (move the model first); ``device``, if given,
@@ -97,9 +99,16 @@ def loss_and_accuracy(model: SentimentLSTM, data: EncodedReviews, *, batch_size:
     return loss_sum / max(len(data), 1), acc, probs
 
 
-def fit(model: SentimentLSTM, train: EncodedReviews, valid: EncodedReviews, config: TrainConfig, *,
-        progress: bool = True, log: Callable[[str], None] | None = print,
-        tensorboard_dir: str | None = None) -> History:
+def fit(
+    model: SentimentLSTM,
+    train: EncodedReviews,
+    valid: EncodedReviews,
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    log: Callable[[str], None] | None = print,
+    tensorboard_dir: str | None = None,
+) -> History:
     """Train ``model`` in place and leave it holding the weights of its best validation epoch.
 
     Selection uses validation accuracy (ties: lower validation loss), never the training loss;
@@ -119,13 +128,16 @@ def fit(model: SentimentLSTM, train: EncodedReviews, valid: EncodedReviews, conf
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if name.endswith("bias") or name.startswith("embedding") else decay).append(param)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+    )
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.lr_decay)
     loss_fn = nn.BCEWithLogitsLoss()
     writer = _tensorboard_writer(tensorboard_dir)
-    loader = make_loader(train, batch_size=config.batch_size, pad_index=model.config.pad_index,
-                         shuffle=True, seed=config.seed)
+    loader = make_loader(
+        train, batch_size=config.batch_size, pad_index=model.config.pad_index, shuffle=True, seed=config.seed
+    )
     history = History()
     best_state, best_key, waited = None, (-math.inf, -math.inf), 0
     start = time.perf_counter()
@@ -164,8 +176,10 @@ def fit(model: SentimentLSTM, train: EncodedReviews, valid: EncodedReviews, conf
         else:
             waited += 1
         if log is not None:
-            log(f"epoch {epoch:2d}  训练损失 {history.train_loss[-1]:.4f}  训练准确率 {history.train_acc[-1]:.4f}  "
-                f"验证损失 {valid_loss:.4f}  验证准确率 {valid_acc:.4f}{'  *' if improved else ''}")
+            log(
+                f"epoch {epoch:2d}  训练损失 {history.train_loss[-1]:.4f}  训练准确率 {history.train_acc[-1]:.4f}  "
+                f"验证损失 {valid_loss:.4f}  验证准确率 {valid_acc:.4f}{'  *' if improved else ''}"
+            )
         if waited >= config.patience:
             history.stopped_early = epoch < config.epochs
             break
@@ -183,7 +197,9 @@ def _tensorboard_writer(log_dir: str | None):
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        warnings.warn("TensorBoard is not installed (pip install tensorboard); training continues "
-                      "without TensorBoard logs.", stacklevel=3)
+        warnings.warn(
+            "TensorBoard is not installed (pip install tensorboard); training continues without TensorBoard logs.",
+            stacklevel=3,
+        )
         return None
     return SummaryWriter(log_dir)
