@@ -6,7 +6,7 @@ export LSTM_COURSE_PROFILE ?= quick
 export LSTM_COURSE_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 VENV := . .venv/bin/activate &&
 
-.PHONY: setup book test unit notebooks strip bench gpu-check results clean
+.PHONY: setup book test unit lint format notebooks strip bench gpu-check results clean
 
 setup:            ## create .venv and install the course's packages
 	scripts/setup.sh
@@ -21,6 +21,12 @@ test:             ## every test: unit, the book build (executes every notebook o
 
 unit: setup       ## the fast unit tests only
 	$(VENV) python -m pytest tests -m "not slow" --deselect tests/test_book.py --deselect tests/test_browser.py
+
+lint:             ## ruff check + format check of the package, tests, benchmarks, scripts and notebooks (tests/test_lint.py)
+	$(VENV) ruff check . && ruff format --check .
+
+format:           ## apply ruff's safe fixes (listing what is left), then its formatter (notebooks at 79 columns)
+	$(VENV) ruff check --fix --exit-zero . && ruff format .
 
 notebooks: setup  ## execute every notebook with nbval
 	$(VENV) python -m pytest book --nbval-lax
