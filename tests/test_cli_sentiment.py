@@ -41,7 +41,7 @@ def checkpoint(workdir) -> Path:
                 "char",
                 "--epochs",
                 "8",
-                "--embed-size",
+                "--embedding-dim",
                 "16",
                 "--hidden-size",
                 "16",
@@ -187,3 +187,15 @@ def test_interactive_loop_ends_on_eof(checkpoint):
     result = _interactive(checkpoint, "好推荐\n")  # no q: Ctrl-D / end of input
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("置信度") == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--embedding-dim", "7", "--hidden-size", "5"], ["--embed-size", "7", "--hidden", "5"]],
+    ids=["new names", "old names"],
+)
+def test_old_size_flags_are_aliases_of_the_new_ones(flags):
+    from lstm_course.cli import build_parser
+
+    args = build_parser().parse_args(["sentiment", "train", *flags])
+    assert (args.embedding_dim, args.hidden_size) == (7, 5)

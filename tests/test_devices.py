@@ -103,17 +103,17 @@ def best_device_is_meta(monkeypatch):
 
 # ----------------------------------------------------------------------------- sentiment
 def _sentiment():
-    from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
+    from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
 
     texts = [list("好用推荐"), list("太差了退货"), list("满意"), list("失望透顶差")]
     vocab = build_vocab(texts + [["<pad>"]])
     data = encode(texts, vocab, max_len=6)
     torch.manual_seed(0)
     model = SentimentLSTM(
-        ModelConfig(
+        SentimentConfig(
             vocab_size=len(vocab),
             pad_index=vocab["<pad>"],
-            embed_size=4,
+            embedding_dim=4,
             hidden_size=3,
             num_layers=1,
             bidirectional=True,
@@ -251,7 +251,7 @@ def _windows(vocab: Vocab, batch: int = 2, steps: int = 5):
 
 @pytest.mark.parametrize("kw", [dict(temperature=0.0), dict(temperature=0.8, top_k=3, seed=1)])
 def test_generation_on_an_accelerator_stays_there_and_samples_on_the_cpu(kw, model_inputs):
-    from lstm_course.torch.lm_generate import generate
+    from lstm_course.torch.lm.generation import generate
 
     vocab = _vocab()
     model = _lm(vocab).to(META)
@@ -263,7 +263,7 @@ def test_generation_on_an_accelerator_stays_there_and_samples_on_the_cpu(kw, mod
 
 
 def test_generation_with_the_best_device_elsewhere(best_device_is_meta, model_inputs):
-    from lstm_course.torch.lm_generate import generate
+    from lstm_course.torch.lm.generation import generate
 
     vocab = _vocab()
     assert generate(_lm(vocab), vocab, "ab", 3, temperature=1.0, seed=0).startswith("ab")
@@ -272,7 +272,7 @@ def test_generation_with_the_best_device_elsewhere(best_device_is_meta, model_in
 
 def test_perplexity_paths_run_on_the_model_device(model_inputs):
     from lstm_course.experiments.bidirectional_lm import BidirectionalLM, generate_rereading, position_perplexity
-    from lstm_course.torch.lm_train import evaluate_perplexity
+    from lstm_course.torch.lm.evaluate import evaluate_perplexity
 
     vocab = _vocab()
     torch.manual_seed(0)

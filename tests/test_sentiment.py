@@ -31,8 +31,14 @@ def one_thread():
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_packed_final_state_equals_each_sequence_alone(bidirectional):
     torch.manual_seed(0)
-    config = S.ModelConfig(
-        vocab_size=30, pad_index=1, embed_size=8, hidden_size=6, num_layers=2, bidirectional=bidirectional, dropout=0.2
+    config = S.SentimentConfig(
+        vocab_size=30,
+        pad_index=1,
+        embedding_dim=8,
+        hidden_size=6,
+        num_layers=2,
+        bidirectional=bidirectional,
+        dropout=0.2,
     )
     model = S.SentimentLSTM(config).eval()
     lengths = torch.tensor([5, 2, 7, 1])
@@ -54,7 +60,7 @@ def test_packed_final_state_equals_each_sequence_alone(bidirectional):
 
 def test_batch_first_and_shape_errors():
     torch.manual_seed(0)
-    model = S.SentimentLSTM(S.ModelConfig(vocab_size=10, embed_size=4, hidden_size=3), batch_first=True).eval()
+    model = S.SentimentLSTM(S.SentimentConfig(vocab_size=10, embedding_dim=4, hidden_size=3), batch_first=True).eval()
     tokens = torch.randint(2, 10, (3, 5))
     assert model(tokens, torch.tensor([5, 3, 1])).shape == (3,)
     with pytest.raises(ValueError, match="lengths must have shape \\(3,\\)"):
@@ -67,7 +73,7 @@ def test_batch_first_and_shape_errors():
 
 def test_pad_embedding_is_zero_and_max_pooling_ignores_pads():
     torch.manual_seed(0)
-    model = S.SentimentLSTM(S.ModelConfig(vocab_size=10, embed_size=4, hidden_size=3, pooling="last+max")).eval()
+    model = S.SentimentLSTM(S.SentimentConfig(vocab_size=10, embedding_dim=4, hidden_size=3, pooling="last+max")).eval()
     assert torch.count_nonzero(model.embedding.weight[1]) == 0
     tokens = torch.tensor([[2, 3], [4, 1], [5, 1]])
     with torch.no_grad():
@@ -88,9 +94,9 @@ def _prepared(tmp_path, kind="char", n=360):
 def trained(tmp_path):
     data = _prepared(tmp_path)
     torch.manual_seed(0)
-    config = S.model_config(data.vocab, embed_size=16, hidden_size=16, dropout=0.1)
+    config = S.model_config(data.vocab, embedding_dim=16, hidden_size=16, dropout=0.1)
     net, history = S.train_model(
-        data, model=config, train=S.TrainConfig(epochs=6, batch_size=16, lr=1e-2, patience=2), progress=False, log=None
+        data, config=config, train=S.TrainConfig(epochs=6, batch_size=16, lr=1e-2, patience=2), progress=False, log=None
     )
     return data, net, history
 
@@ -111,7 +117,7 @@ def test_selection_uses_validation_not_training_loss(tmp_path):
     flipped = data.valid.subset(range(len(data.valid)))
     flipped.labels = 1 - flipped.labels
     torch.manual_seed(0)
-    net = S.SentimentLSTM(S.model_config(data.vocab, embed_size=16, hidden_size=16))
+    net = S.SentimentLSTM(S.model_config(data.vocab, embedding_dim=16, hidden_size=16))
     history = S.fit(
         net, data.train, flipped, S.TrainConfig(epochs=4, batch_size=16, lr=1e-2, patience=5), progress=False, log=None
     )
@@ -122,7 +128,7 @@ def test_selection_uses_validation_not_training_loss(tmp_path):
 
 def test_tensorboard_is_optional(tmp_path):
     data = _prepared(tmp_path)
-    net = S.SentimentLSTM(S.model_config(data.vocab, embed_size=4, hidden_size=4))
+    net = S.SentimentLSTM(S.model_config(data.vocab, embedding_dim=4, hidden_size=4))
     try:
         import tensorboard  # noqa: F401
 
@@ -178,6 +184,22 @@ def test_checkpoint_round_trip_is_exact_and_safe(trained, tmp_path):
     _, _, before = S.loss_and_accuracy(net, data.test)
     _, _, after = S.loss_and_accuracy(ckpt.model, data.test)
     np.testing.assert_array_equal(before, after)
+
+
+def test_checkpoint_written_with_the_old_embed_size_key_still_loads(trained, tmp_path):
+    data, net, history = trained
+    path = S.save_trained(tmp_path / "m.pt", net, data, history, S.TrainConfig())
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload["metadata"])
+    meta["model_config"]["embed_size"] = meta["model_config"].pop("embedding_dim")  # the name before the rename
+    payload["metadata"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "old.pt")
+    ckpt = S.load_checkpoint(tmp_path / "old.pt")
+    assert isinstance(ckpt, S.SentimentCheckpoint)
+    assert ckpt.model.config == net.config and ckpt.model.config.embedding_dim == 16
+    meta["model_config"]["embedding_dim"] = 16
+    with pytest.raises(ValueError, match="both embed_size"):
+        S.SentimentConfig.from_dict(meta["model_config"])
 
 
 def test_checkpoint_mismatches_are_clear_errors(trained, tmp_path):
@@ -237,7 +259,7 @@ def test_predictor_edge_cases(trained):
 def test_ensemble_averages_members_on_the_same_reviews(trained, tmp_path):
     data, net, _ = trained
     torch.manual_seed(1)
-    other = S.SentimentLSTM(S.model_config(data.vocab, embed_size=8, hidden_size=8)).eval()
+    other = S.SentimentLSTM(S.model_config(data.vocab, embedding_dim=8, hidden_size=8)).eval()
     ev_a, ev_b = S.evaluate(net, data.test), S.evaluate(other, data.test)
     mean = S.average([ev_a, ev_b])
     np.testing.assert_allclose(mean.probs, (ev_a.probs + ev_b.probs) / 2)

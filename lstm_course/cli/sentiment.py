@@ -37,8 +37,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--train-size", type=_positive_int, metavar="N", help="use a stratified subset of N training reviews"
     )
     train.add_argument("--max-len", type=_positive_int, metavar="N", help="tokens kept per review")
-    train.add_argument("--embed-size", type=_positive_int, metavar="N")
-    train.add_argument("--hidden-size", type=_positive_int, metavar="N")
+    train.add_argument(
+        "--embedding-dim",
+        "--embed-size",
+        dest="embedding_dim",
+        type=_positive_int,
+        metavar="N",
+        help="size of the token embeddings (--embed-size: the old name)",
+    )
+    train.add_argument(
+        "--hidden-size",
+        "--hidden",
+        dest="hidden_size",
+        type=_positive_int,
+        metavar="N",
+        help="LSTM hidden size per direction (--hidden: the old name of `lm`)",
+    )
     train.add_argument("--layers", type=_positive_int, metavar="N", help="stacked LSTM layers (default 1)")
     train.add_argument("--unidirectional", action="store_true", help="a left-to-right LSTM instead of a BiLSTM")
     train.add_argument("--dropout", type=float, metavar="P")
@@ -151,7 +165,7 @@ def _train(args: argparse.Namespace) -> int:
     model_overrides = {
         k: v
         for k, v in {
-            "embed_size": args.embed_size,
+            "embedding_dim": args.embedding_dim,
             "hidden_size": args.hidden_size,
             "num_layers": args.layers,
             "dropout": args.dropout,
@@ -171,13 +185,13 @@ def _train(args: argparse.Namespace) -> int:
         check_fits(
             lambda: S.SentimentLSTM(model_cfg),
             what=f"the model (--hidden-size {model_cfg.hidden_size}, "
-            f"--embed-size {model_cfg.embed_size}, {len(data.vocab):,} tokens)",
+            f"--embedding-dim {model_cfg.embedding_dim}, {len(data.vocab):,} tokens)",
         )
     except ModelTooLargeError as exc:
         raise UsageError(str(exc)) from None
     try:
         net, history = S.train_model(
-            data, model=model_cfg, train=train_cfg, progress=not args.no_progress, tensorboard_dir=args.tensorboard
+            data, config=model_cfg, train=train_cfg, progress=not args.no_progress, tensorboard_dir=args.tensorboard
         )
     except RuntimeError as exc:  # e.g. an unavailable --device
         raise UsageError(str(exc).splitlines()[0]) from None
@@ -271,7 +285,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.file:
         return _predict_file(predictor, Path(args.file), args.out)
     if args.texts:
-        for text, (label, prob, note) in zip(args.texts, _classify(predictor, args.texts)):
+        for text, (label, prob, note) in zip(args.texts, _classify(predictor, args.texts), strict=True):
             print(_format(label, prob, note, text))
         return 0
     return _interactive(predictor)
@@ -349,7 +363,7 @@ def _predict_file(predictor, path: Path, out: str) -> int:
                 texts.append(row["text"])
                 positions.append(len(rows))
         rows.append(row)
-    for pos, (label, prob, note) in zip(positions, _classify(predictor, texts) if texts else []):
+    for pos, (label, prob, note) in zip(positions, _classify(predictor, texts) if texts else [], strict=True):
         rows[pos].update(label=label, probability=f"{prob:.4f}", note="all tokens unknown" if note else "")
     _write_csv(rows, out)
     if out != "-":

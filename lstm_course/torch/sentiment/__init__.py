@@ -8,7 +8,12 @@ Data handling lives in :mod:`lstm_course.data.reviews`.
 """
 
 from lstm_course.data.reviews import TokenizerConfig
-from lstm_course.torch.sentiment.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from lstm_course.torch.sentiment.checkpoint import (
+    CheckpointError,
+    SentimentCheckpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from lstm_course.torch.sentiment.evaluate import (
     Evaluation,
     average,
@@ -17,7 +22,7 @@ from lstm_course.torch.sentiment.evaluate import (
     plot_per_category,
     wilson_interval,
 )
-from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
+from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
 from lstm_course.torch.sentiment.pipeline import (
     DataSettings,
     PreparedData,
@@ -40,13 +45,13 @@ from lstm_course.torch.sentiment.predict import (
 from lstm_course.torch.sentiment.train import History, TrainConfig, fit, loss_and_accuracy
 
 __all__ = [
-    "Checkpoint",
     "CheckpointError",
     "DataSettings",
     "Evaluation",
     "History",
-    "ModelConfig",
     "PreparedData",
+    "SentimentCheckpoint",
+    "SentimentConfig",
     "SentimentEnsemble",
     "SentimentLSTM",
     "SentimentPredictor",

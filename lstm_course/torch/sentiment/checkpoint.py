@@ -22,16 +22,16 @@ from lstm_course.torch.checkpoint_io import (
     vocab_difference,
     write_checkpoint,
 )
-from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
+from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
 
-__all__ = ["CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint", "vocab_fingerprint"]
+__all__ = ["CheckpointError", "SentimentCheckpoint", "save_checkpoint", "load_checkpoint", "vocab_fingerprint"]
 
 FORMAT = "lstm_course.sentiment"
 VERSION = 1
 
 
 @dataclass
-class Checkpoint:
+class SentimentCheckpoint:
     """What :func:`load_checkpoint` returns."""
 
     model: SentimentLSTM
@@ -77,7 +77,7 @@ def save_checkpoint(
     return write_checkpoint(Path(path), FORMAT, metadata, model)
 
 
-def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any = "cpu") -> Checkpoint:
+def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any = "cpu") -> SentimentCheckpoint:
     """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
 
     Args:
@@ -93,7 +93,7 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any
     path = Path(path)
     meta, state_dict = read_checkpoint(path, FORMAT, VERSION, "sentiment")
     try:
-        config = ModelConfig.from_dict(meta["model_config"])
+        config = SentimentConfig.from_dict(meta["model_config"])
         tokenizer = TokenizerConfig.from_dict(meta["tokenizer"])
         saved_vocab = Vocab.from_dict(meta["vocab"])
         max_len = meta["max_len"]
@@ -109,10 +109,10 @@ def load_checkpoint(path: str | Path, *, vocab: Vocab | None = None, device: Any
     model = build_checked(lambda: SentimentLSTM(config), state_dict, path)
     model.to(device).eval()
     extra = meta.get("extra", {})
-    return Checkpoint(model, saved_vocab, tokenizer, max_len, extra if isinstance(extra, dict) else {})
+    return SentimentCheckpoint(model, saved_vocab, tokenizer, max_len, extra if isinstance(extra, dict) else {})
 
 
-def _check_vocab_fits(config: ModelConfig, vocab: Vocab) -> None:
+def _check_vocab_fits(config: SentimentConfig, vocab: Vocab) -> None:
     if len(vocab) != config.vocab_size:
         raise CheckpointError(
             f"vocabulary has {len(vocab)} tokens but the model's embedding has {config.vocab_size} rows"

@@ -119,7 +119,7 @@ class Evaluation:
         """Accuracy per bucket of token count: ``[1, e0)``, ``[e0, e1)``, ..., ``[e_last, inf)``."""
         bounds = [1, *edges, None]
         rows = []
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             mask = (self.lengths >= lo) & (self.lengths < hi if hi is not None else True)
             n = int(mask.sum())
             if n == 0:

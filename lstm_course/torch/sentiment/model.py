@@ -10,13 +10,14 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 
 @dataclass
-class ModelConfig:
+class SentimentConfig:
     """Hyper-parameters of :class:`SentimentLSTM`; stored in checkpoints.
 
     Attributes:
         vocab_size: rows of the embedding table (= ``len(vocab)``).
         pad_index: index of ``<pad>``; its embedding stays zero and is never trained.
-        embed_size, hidden_size, num_layers: sizes of the embedding and the LSTM.
+        embedding_dim, hidden_size, num_layers: sizes of the embedding (PyTorch's
+            ``nn.Embedding(num_embeddings, embedding_dim)``) and of the LSTM.
         bidirectional: run a second LSTM right-to-left and concatenate both final states.
         dropout: applied to the embeddings, between LSTM layers and before the output layer.
         pooling: ``'last'`` uses the final hidden state(s); ``'last+max'`` also concatenates the
@@ -25,7 +26,7 @@ class ModelConfig:
 
     vocab_size: int
     pad_index: int = 1
-    embed_size: int = 128
+    embedding_dim: int = 128
     hidden_size: int = 128
     num_layers: int = 1
     bidirectional: bool = True
@@ -45,8 +46,17 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        """Rebuild the configuration written by :meth:`to_dict`."""
+    def from_dict(cls, data: dict) -> SentimentConfig:
+        """Rebuild the configuration written by :meth:`to_dict`.
+
+        Checkpoints written before the rename store the embedding size as ``embed_size``; that
+        key is read as ``embedding_dim``.
+        """
+        data = dict(data)
+        if "embed_size" in data:
+            if "embedding_dim" in data:
+                raise ValueError("both embed_size (old name) and embedding_dim given")
+            data["embedding_dim"] = data.pop("embed_size")
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -67,13 +77,13 @@ class SentimentLSTM(nn.Module):
     backward direction starts at the true last token instead of at a pad.
     """
 
-    def __init__(self, config: ModelConfig, *, batch_first: bool = False) -> None:
+    def __init__(self, config: SentimentConfig, *, batch_first: bool = False) -> None:
         super().__init__()
         self.config = config
         self.batch_first = batch_first
-        self.embedding = nn.Embedding(config.vocab_size, config.embed_size, padding_idx=config.pad_index)
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_index)
         self.lstm = nn.LSTM(
-            config.embed_size,
+            config.embedding_dim,
             config.hidden_size,
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,

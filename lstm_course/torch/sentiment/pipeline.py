@@ -27,7 +27,7 @@ from lstm_course.data.reviews import (
     stratified_subset,
 )
 from lstm_course.data.vocab import Vocab
-from lstm_course.torch.sentiment.model import ModelConfig, SentimentLSTM
+from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
 from lstm_course.torch.sentiment.train import History, TrainConfig, fit
 
 
@@ -100,14 +100,14 @@ def data_settings(kind: str = "word", **overrides: Any) -> DataSettings:
     return replace(settings, **overrides)
 
 
-def model_config(vocab: Vocab, **overrides: Any) -> ModelConfig:
-    """Profile defaults for :class:`ModelConfig` (a BiLSTM), sized to ``vocab``."""
-    sizes = by_profile(quick=dict(embed_size=32, hidden_size=32), full=dict(embed_size=128, hidden_size=128))
+def model_config(vocab: Vocab, **overrides: Any) -> SentimentConfig:
+    """Profile defaults for :class:`SentimentConfig` (a BiLSTM), sized to ``vocab``."""
+    sizes = by_profile(quick=dict(embedding_dim=32, hidden_size=32), full=dict(embedding_dim=128, hidden_size=128))
     settings = dict(
         vocab_size=len(vocab), pad_index=vocab["<pad>"], num_layers=1, bidirectional=True, dropout=0.3, **sizes
     )
     settings.update(overrides)
-    return ModelConfig(**settings)
+    return SentimentConfig(**settings)
 
 
 def train_config(**overrides: Any) -> TrainConfig:
@@ -173,19 +173,20 @@ def _reviews(settings: DataSettings) -> tuple[ReviewSplits, CleaningReport, dict
 def train_model(
     data: PreparedData,
     *,
-    model: ModelConfig | None = None,
+    config: SentimentConfig | None = None,
     train: TrainConfig | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     tensorboard_dir: str | None = None,
 ) -> tuple[SentimentLSTM, History]:
-    """Build a :class:`SentimentLSTM` (profile defaults unless ``model`` is given) and :func:`fit` it."""
+    """Build a :class:`SentimentLSTM` from ``config`` (default: :func:`model_config` of the data's
+    vocabulary) and :func:`fit` it with ``train`` (default: :func:`train_config`)."""
     train = train or train_config()
-    model = model or model_config(data.vocab)
+    config = config or model_config(data.vocab)
     from lstm_course.runtime import set_seed
 
     set_seed(train.seed)  # parameters are initialised from the training seed
-    net = SentimentLSTM(model)
+    net = SentimentLSTM(config)
     history = fit(net, data.train, data.valid, train, progress=progress, log=log, tensorboard_dir=tensorboard_dir)
     return net, history
 
