@@ -16,7 +16,6 @@ Checkpoints use the format of :mod:`lstm_course.torch.checkpoint_io` (atomic wri
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -30,7 +29,6 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lstm_course.config import by_profile
 from lstm_course.data.reviews import PAD_TOKEN, EncodedReviews, TokenizerConfig
 from lstm_course.data.vocab import Vocab
-from lstm_course.lm.history import LMHistory
 from lstm_course.runtime import get_device, model_device, set_seed
 from lstm_course.torch.checkpoint_io import (
     CheckpointError,
@@ -39,6 +37,7 @@ from lstm_course.torch.checkpoint_io import (
     vocab_difference,
     write_checkpoint,
 )
+from lstm_course.torch.lm import LMHistory, perplexity, sample_next
 from lstm_course.torch.sentiment.batching import make_loader
 from lstm_course.torch.sentiment.checkpoint import vocab_fingerprint
 from lstm_course.torch.sentiment.pipeline import PreparedData
@@ -253,7 +252,7 @@ def review_perplexity(model: ReviewLM, data: EncodedReviews, *, batch_size: int 
     model.train(was_training)
     if count == 0:
         raise ValueError("no review with at least two tokens to score")
-    return math.exp(total / count)
+    return perplexity(total / count)
 
 
 def pretrain_lm(
@@ -293,7 +292,7 @@ def pretrain_lm(
             total += loss.item() * n
             count += n
         seconds = time.perf_counter() - start
-        history.train_ppl.append(math.exp(total / count))
+        history.train_ppl.append(perplexity(total / count))
         history.seconds.append(seconds)
         history.tokens_per_s.append(count / seconds)
         history.lr.append(train.lr)
@@ -317,14 +316,12 @@ def generate_review(
 ) -> str:
     """Continue the tokens ``prefix`` by ``num_tokens`` sampled tokens; return them joined (no spaces).
 
-    Sampling is :func:`lstm_course.torch.lm.generation.sample_next`; ``<unk>`` and ``<pad>`` are
+    Sampling is :func:`lstm_course.torch.lm.sample_next`; ``<unk>`` and ``<pad>`` are
     never produced.
 
     Raises:
         ValueError: empty prefix, a prefix token outside the vocabulary, or ``num_tokens < 1``.
     """
-    from lstm_course.torch.lm.generation import sample_next
-
     if not prefix:
         raise ValueError("prefix must hold at least one token")
     unknown = [t for t in prefix if t not in vocab or vocab[t] == vocab.unk]

@@ -23,7 +23,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from lstm_course.config import by_profile
 from lstm_course.data.reviews import EncodedReviews
 from lstm_course.runtime import set_seed
 from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
