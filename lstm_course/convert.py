@@ -136,7 +136,7 @@ def split_gates(array: Any, order: Sequence[str], *, prefix: str = "W_x", axis: 
         raise ValueError(
             f"{prefix}: expected a size divisible by {len(order)} along axis {axis}, received shape {array.shape}"
         )
-    return {f"{prefix}{g}": block for g, block in zip(order, np.split(array, len(order), axis=axis))}
+    return {f"{prefix}{g}": block for g, block in zip(order, np.split(array, len(order), axis=axis), strict=True)}
 
 
 def _as_list(params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -200,7 +200,7 @@ def _gradient_reader(grads: Sequence[Any] | None, variables: Sequence[Any] | Non
             f"grads: expected one gradient per variable, received {len(grads)} gradients "
             f"for {None if variables is None else len(variables)} variables"
         )
-    by_id = {id(v): g for v, g in zip(variables, grads)}
+    by_id = {id(v): g for v, g in zip(variables, grads, strict=True)}
 
     def value(v):
         if id(v) not in by_id or by_id[id(v)] is None:
@@ -572,7 +572,7 @@ def _load(spec: _CellSpec, obj: Any, params: Mapping[str, Any] | Sequence[Mappin
         _check_count(plist, len(cells), type(obj).__name__)
         if spec.split_bias_gate:
             _same_variant(plist, cells[0].variant, f"{type(obj).__name__}(variant={cells[0].variant!r})")
-        for cell, p in zip(cells, plist):
+        for cell, p in zip(cells, plist, strict=True):
             _load_torch_arrays(cell, _cell_arrays(spec, cell, p))
     elif where == "keras":
         _check_count(plist, 1, f"keras.layers.{spec.title}")

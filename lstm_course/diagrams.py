@@ -64,7 +64,7 @@ def _line(
     zorder: int = 1,
 ) -> None:
     """A polyline through ``points``; the last segment ends in an arrow head (shortened by ``shrink`` points)."""
-    xs, ys = zip(*points)
+    xs, ys = zip(*points, strict=True)
     if len(points) > 2:
         ax.plot(xs[:-1], ys[:-1], color=color, lw=lw, solid_capstyle="round", zorder=zorder)
     style = "-|>" if arrow else "-"
@@ -265,7 +265,7 @@ def plot_gate_activations(
         sharex=True,
         squeeze=False,
     )
-    for ax, g in zip(axes[:, 0], order):
+    for ax, g in zip(axes[:, 0], order, strict=True):
         values = np.asarray(gates[g])[:, units].T  # (units, steps)
         heatmap(values, ylabels=[str(u) for u in units], cmap="RdBu_r" if g == "c" else "viridis", ax=ax)
         ax.images[0].set_clim(-1.0 if g == "c" else 0.0, 1.0)
@@ -535,18 +535,18 @@ def draw_stacked_lstm(
         label = str(t + 1) if t < steps - 1 else "T"
         _node(ax, (x, 0.0), f"$x_{{{label}}}$", "x")
         _line(ax, [(x, 0.3), (x, dy - 0.32)], shrink=1)
-        for l in range(layers):
-            y = dy * (l + 1)
-            _node(ax, (x, y), f"$h^{{({l + 1})}}_{{{label}}}$", w=1.05, h=0.62, fontsize=10)
+        for layer in range(layers):
+            y = dy * (layer + 1)
+            _node(ax, (x, y), f"$h^{{({layer + 1})}}_{{{label}}}$", w=1.05, h=0.62, fontsize=10)
             if t:
                 _line(ax, [(x - dx + 0.55, y), (x - 0.55, y)], shrink=1)
-            if l < layers - 1:
+            if layer < layers - 1:
                 _line(ax, [(x, y + 0.33), (x, y + dy - 0.33)], shrink=1)
         top = dy * layers
         _node(ax, (x, top + dy), f"$o_{{{label}}}$", "o")
         _line(ax, [(x, top + 0.33), (x, top + dy - 0.32)], shrink=1)
-    for l in range(layers):
-        ax.text(-1.8, dy * (l + 1), f"第 {l + 1} 层", fontsize=9.5, ha="left", va="center")
+    for layer in range(layers):
+        ax.text(-1.8, dy * (layer + 1), f"第 {layer + 1} 层", fontsize=9.5, ha="left", va="center")
     if layers > 1:
         ax.text(0.12, dy * 1.5, "层间 dropout", fontsize=8, color="#777", ha="left", va="center")
     ax.text(
@@ -640,10 +640,10 @@ def draw_deep_bidirectional(
         label = str(t + 1) if t < steps - 1 else "T"
         _node(ax, (dx * t, 0.0), f"$x_{{{label}}}$", "x")
     heights = [0.3] * steps
-    for l in range(layers):
-        y = 1.1 + block * l
-        heights = _bidirectional_rows(ax, y, steps, dx, heights, layer=l + 1)
-        ax.text(-1.85, y + 0.55, f"第 {l + 1} 层", fontsize=9.5, ha="left", va="center")
+    for layer in range(layers):
+        y = 1.1 + block * layer
+        heights = _bidirectional_rows(ax, y, steps, dx, heights, layer=layer + 1)
+        ax.text(-1.85, y + 0.55, f"第 {layer + 1} 层", fontsize=9.5, ha="left", va="center")
     for t in range(steps):
         label = str(t + 1) if t < steps - 1 else "T"
         _node(ax, (dx * t, heights[t] + 0.95), f"$o_{{{label}}}$", "o")

@@ -31,12 +31,11 @@ def block(obj: Any, header: str) -> str:
         ValueError: when no line of the source contains ``header``.
     """
     lines = inspect.getsource(obj).splitlines()
-    for number, line in enumerate(lines):
-        if header in line:
-            break
-    else:
+    number = next((i for i, line in enumerate(lines) if header in line), None)
+    if number is None:
         name = getattr(obj, "__qualname__", repr(obj))
         raise ValueError(f"no line of {name} contains {header!r}")
+    line = lines[number]
     first = _indent(line)
     body = [line]
     for following in lines[number + 1 :]:

@@ -59,7 +59,7 @@ def import_lines(path: Path) -> list[str]:
     for cell in cells(path):
         if cell["cell_type"] != "code" or COLAB_MARKER in source(cell):
             continue
-        code = "\n".join(l for l in source(cell).splitlines() if not l.lstrip().startswith(("%", "!")))
+        code = "\n".join(line for line in source(cell).splitlines() if not line.lstrip().startswith(("%", "!")))
         for node in ast.walk(ast.parse(code)):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 lines.append(ast.unparse(node))

@@ -93,7 +93,7 @@ def brute_force_threshold(probabilities, labels, thresholds):
     """Referee: count the right answers of every threshold one sample at a time, in plain
     Python; the first threshold with the largest count wins."""
     best, best_count = None, -1
-    pairs = list(zip(probabilities.tolist(), labels.tolist()))
+    pairs = list(zip(probabilities.tolist(), labels.tolist(), strict=True))
     for t in thresholds.tolist():
         count = 0
         for p, y in pairs:

@@ -70,7 +70,7 @@ def test_round_trip_is_exact(target):
     }[target]().double()
     back = convert.lstm_params(convert.load_lstm_params(module, params))
     assert len(back) == 4
-    for a, b in zip(params, back):
+    for a, b in zip(params, back, strict=True):
         assert all(np.array_equal(a[n], b[n]) for n in convert.LSTM_PARAM_NAMES)
 
 

@@ -71,12 +71,12 @@ def test_round_trip_is_exact(target):
     }[target]().double()
     back = convert.gru_params(convert.load_gru_params(module, params))
     assert len(back) == 4
-    for a, b in zip(params, back):
+    for a, b in zip(params, back, strict=True):
         assert set(a) == set(b) and all(np.array_equal(a[n], b[n]) for n in a)
     state = convert.gru_to_torch_state_dict(params, layers, bi)
     assert state["weight_ih_l1_reverse"].shape == (3 * h, 2 * h)
     again = convert.gru_from_torch_state_dict(state, layers, bi)
-    assert all(np.array_equal(a[n], b[n]) for a, b in zip(params, again) for n in a)
+    assert all(np.array_equal(a[n], b[n]) for a, b in zip(params, again, strict=True) for n in a)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

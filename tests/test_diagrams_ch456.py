@@ -37,7 +37,7 @@ def test_stacked_lstm_has_one_cell_per_layer_and_step(layers, steps):
     ax = diagrams.draw_stacked_lstm(layers, steps)
     cells = [t for t in ax.texts if t.get_text().startswith("$h^{(")]
     assert len(cells) == layers * steps
-    assert all(f"第 {l + 1} 层" in _texts(ax) for l in range(layers))
+    assert all(f"第 {layer + 1} 层" in _texts(ax) for layer in range(layers))
     _renders(ax)
 
 

@@ -60,10 +60,12 @@ def test_cpp_backend_equals_nn_lstm_in_float64(cpp, layers, bidirectional, batch
     X = torch.randn(shape, dtype=torch.float64, requires_grad=True)
     rows = layers * (2 if bidirectional else 1)
     state = tuple(torch.randn(rows, batch, h, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    for name, e, a in zip(["output", "h_n", "c_n", "dX", "dh0", "dc0"], _run(ref, X, state), _run(ours, X, state)):
+    for name, e, a in zip(
+        ["output", "h_n", "c_n", "dX", "dh0", "dc0"], _run(ref, X, state), _run(ours, X, state), strict=True
+    ):
         assert e.shape == a.shape, name
         assert (e - a).abs().max().item() <= TOL, name
-    for k, (want, got) in enumerate(zip(convert.lstm_grads(ref), convert.lstm_grads(ours))):
+    for k, (want, got) in enumerate(zip(convert.lstm_grads(ref), convert.lstm_grads(ours), strict=True)):
         for name in convert.LSTM_PARAM_NAMES:
             assert np.abs(want[name] - got[name]).max() <= TOL, (k, name)
 

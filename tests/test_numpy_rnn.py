@@ -20,12 +20,12 @@ from lstm_course.numpy.rnn import (
     step_jacobians,
 )
 
-STEPS, BATCH, D, H, O = 5, 3, 3, 4, 2
+STEPS, BATCH, D, H, Q = 5, 3, 3, 4, 2  # Q: output size (d2l's q)
 
 
 def _setup(output: bool, seed: int = 0):
     rng = np.random.default_rng(seed)
-    params = init_rnn_params(D, H, O if output else None, rng=rng, scale=0.7)
+    params = init_rnn_params(D, H, Q if output else None, rng=rng, scale=0.7)
     X = rng.normal(size=(STEPS, BATCH, D))
     H0 = rng.uniform(-0.5, 0.5, size=(BATCH, H))
     return params, X, H0, rng

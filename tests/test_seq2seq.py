@@ -181,7 +181,7 @@ def test_beam_search_finds_sequences_at_least_as_probable_as_greedy(vocabs, spli
 
     greedy_rows = greedy(model, b.src, b.src_len, tgt_v, 20)
     beam_rows = beam_search(model, b.src, b.src_len, tgt_v, 20, width=4)
-    for j, (g, s) in enumerate(zip(greedy_rows, beam_rows)):
+    for j, (g, s) in enumerate(zip(greedy_rows, beam_rows, strict=True)):
         if len(g) < 19 and len(s) < 19:  # both finished with <eos>
             assert log_prob(s, j) >= log_prob(g, j) - 1e-5
     with pytest.raises(ValueError, match="beam width"):
@@ -203,7 +203,7 @@ def test_checkpoint_round_trip_and_bad_files(vocabs, tmp_path):
     path = save_checkpoint(tmp_path / "m.pt", model, *vocabs, SMALL, extra={"note": "x"})
     ckpt = load_checkpoint(path)
     assert ckpt.task == SMALL and ckpt.src_vocab == vocabs[0] and ckpt.extra == {"note": "x"}
-    for a, b in zip(model.state_dict().values(), ckpt.model.state_dict().values()):
+    for a, b in zip(model.state_dict().values(), ckpt.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert translate(model, ["20503"], *vocabs) == translate(ckpt.model, ["20503"], *vocabs)
     with pytest.raises(ValueError, match="outside the source vocabulary"):

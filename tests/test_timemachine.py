@@ -73,7 +73,7 @@ def test_sequential_partitioning_rows_continue_across_batches():
     corpus = list(range(200))
     batches = _batches(tm.seq_data_iter_sequential(corpus, 4, 6, rng=random.Random(1)))
     assert len(batches) >= 2
-    for (X0, _), (X1, Y1) in zip(batches, batches[1:]):
+    for (X0, _), (X1, Y1) in zip(batches, batches[1:], strict=False):
         np.testing.assert_array_equal(X1[:, 0], X0[:, -1] + 1)  # state may be carried
         np.testing.assert_array_equal(Y1, X1 + 1)
     first = batches[0][0]
@@ -87,7 +87,7 @@ def test_iterators_are_reproducible_and_use_global_random():
     random.seed(5)
     b = _batches(tm.seq_data_iter_random(corpus, 4, 7))
     c = _batches(tm.seq_data_iter_random(corpus, 4, 7, rng=random.Random(5)))
-    for (xa, _), (xb, _), (xc, _) in zip(a, b, c):
+    for (xa, _), (xb, _), (xc, _) in zip(a, b, c, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(xa, xc)
 
@@ -133,5 +133,5 @@ def test_honest_splits_cover_the_book_and_validation_is_fixed():
     assert vocab == Vocab(tokens[: len(train.corpus)])  # built on training text only
     first = _batches(val)
     second = _batches(val)
-    assert all((a[0] == b[0]).all() for a, b in zip(first, second)) and len(first) == len(second)
+    assert len(first) == len(second) and all((a[0] == b[0]).all() for a, b in zip(first, second, strict=True))
     assert first[0][0][0, 0] == val.corpus[0]  # offset 0

@@ -50,10 +50,10 @@ def test_framework_variant_equals_nn_gru(config, form, dtype):
     shape = (batch, steps, x) if batch_first else (steps, batch, x)
     X = torch.randn(shape, dtype=dtype, requires_grad=True)
     h0 = torch.randn(layers * (2 if bidirectional else 1), batch, h, dtype=dtype, requires_grad=True)
-    for name, e, a in zip(["output", "h_n", "dX", "dh0"], _run(ref, X, h0), _run(scratch, X, h0)):
+    for name, e, a in zip(["output", "h_n", "dX", "dh0"], _run(ref, X, h0), _run(scratch, X, h0), strict=True):
         assert e.shape == a.shape, name
         assert (e - a).abs().max().item() <= TOL[dtype], name
-    for k, (want, got) in enumerate(zip(convert.gru_grads(ref), convert.gru_grads(scratch))):
+    for k, (want, got) in enumerate(zip(convert.gru_grads(ref), convert.gru_grads(scratch), strict=True)):
         assert set(want) == set(got) == set(param_names("framework"))
         for name in want:
             assert np.abs(want[name] - got[name]).max() <= TOL[dtype], (k, name)

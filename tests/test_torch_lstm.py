@@ -55,7 +55,7 @@ def test_scratch_equals_nn_lstm(config, form, dtype):
     state = tuple(torch.randn(rows, batch, h, dtype=dtype, requires_grad=True) for _ in range(2))
 
     expected, actual = _run(ref, X, state), _run(scratch, X, state)
-    for name, e, a in zip(["output", "h_n", "c_n", "dX", "dh0", "dc0"], expected, actual):
+    for name, e, a in zip(["output", "h_n", "c_n", "dX", "dh0", "dc0"], expected, actual, strict=True):
         assert e.shape == a.shape, name
         assert (e - a).abs().max().item() <= TOL[dtype], name
 
@@ -64,7 +64,7 @@ def test_scratch_equals_nn_lstm(config, form, dtype):
         if name.startswith("bias_hh"):
             other = ref.get_parameter(name.replace("bias_hh", "bias_ih")).grad
             assert (p.grad - other).abs().max().item() <= TOL[dtype]
-    for k, (want, got) in enumerate(zip(convert.lstm_grads(ref), convert.lstm_grads(scratch))):
+    for k, (want, got) in enumerate(zip(convert.lstm_grads(ref), convert.lstm_grads(scratch), strict=True)):
         for name in convert.LSTM_PARAM_NAMES:
             assert np.abs(want[name] - got[name]).max() <= TOL[dtype], (k, name)
 
@@ -109,7 +109,7 @@ def test_cells_agree_step_by_step():
     gates, fused = LSTMCell(3, 5).double(), FusedLSTMCell(3, 5).double()
     convert.copy_lstm(gates, fused)
     x, H, C = torch.randn(2, 3, dtype=torch.float64), *torch.randn(2, 2, 5, dtype=torch.float64)
-    for a, b in zip(gates.step(x, (H, C)), fused.step(x, (H, C))):
+    for a, b in zip(gates.step(x, (H, C)), fused.step(x, (H, C)), strict=True):
         assert (a - b).abs().max().item() <= 1e-12
     assert gates.num_states == fused.num_states == 2
     assert [p.shape for p in fused.parameters()] == [(3, 20), (5, 20), (20,)]

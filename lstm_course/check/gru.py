@@ -104,40 +104,45 @@ def gru_step(fn: Callable, *, variant: str = "textbook") -> None:
     """
     _check_variant(variant)
     for seed, (d, h, b) in enumerate(_SIZES):
-        _, params, X_t, H_prev = _case(seed, d, h, b, variant)
-        H_ref, gates_ref = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
-        where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-        result = call_learner("gru_step", fn, X_t.copy(), H_prev.copy(), _copies(params))
-        if isinstance(result, (tuple, list)):
-            if len(result) != 2 or not isinstance(result[1], Mapping):
-                raise CheckFailed(
-                    "gru_step 应返回 H_t 或 (H_t, gates)，其中 gates 是字典 {'r', 'z', 'h'}；"
-                    f"你的函数返回了长度为 {len(result)} 的 {type(result).__name__}。"
-                )
-            H_t, gates = result
-            for g in ("r", "z", "h"):
-                if g not in gates:
-                    raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'r', 'z', 'h'。")
-                compare_with_hint(
-                    f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
-                    gates_ref[g],
-                    gates[g],
-                    lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, H_prev, params, variant),
-                )
-        else:
-            H_t = result
-        with_gates = isinstance(result, (tuple, list))
-        compare_with_hint(
-            f"隐状态 H_t{where}",
-            H_ref,
-            H_t,
-            lambda: (
-                _update_hint(H_t, gates_ref, H_prev)
-                if with_gates or _is_update_mistake(H_t, gates_ref, H_prev)
-                else _step_hint(H_t, X_t, H_prev, params, variant)
-            ),
-        )
+        _gru_step_case(fn, seed, d, h, b, variant)
     passed(f"gru_step（{_VARIANT_ZH[variant]}）与参考实现一致（3 组不同形状，含批量 1）。")
+
+
+def _gru_step_case(fn: Callable, seed: int, d: int, h: int, b: int, variant: str) -> None:
+    """One case of :func:`gru_step`: input size ``d``, hidden size ``h``, batch ``b``, data from ``seed``."""
+    _, params, X_t, H_prev = _case(seed, d, h, b, variant)
+    H_ref, gates_ref = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
+    where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
+    result = call_learner("gru_step", fn, X_t.copy(), H_prev.copy(), _copies(params))
+    if isinstance(result, (tuple, list)):
+        if len(result) != 2 or not isinstance(result[1], Mapping):
+            raise CheckFailed(
+                "gru_step 应返回 H_t 或 (H_t, gates)，其中 gates 是字典 {'r', 'z', 'h'}；"
+                f"你的函数返回了长度为 {len(result)} 的 {type(result).__name__}。"
+            )
+        H_t, gates = result
+        for g in ("r", "z", "h"):
+            if g not in gates:
+                raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'r', 'z', 'h'。")
+            compare_with_hint(
+                f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
+                gates_ref[g],
+                gates[g],
+                lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, H_prev, params, variant),
+            )
+    else:
+        H_t = result
+    with_gates = isinstance(result, (tuple, list))
+    compare_with_hint(
+        f"隐状态 H_t{where}",
+        H_ref,
+        H_t,
+        lambda: (
+            _update_hint(H_t, gates_ref, H_prev)
+            if with_gates or _is_update_mistake(H_t, gates_ref, H_prev)
+            else _step_hint(H_t, X_t, H_prev, params, variant)
+        ),
+    )
 
 
 def _is_update_mistake(actual, gates, H_prev) -> bool:
@@ -167,43 +172,46 @@ def gru_step_backward(fn: Callable, *, variant: str = "textbook") -> None:
     """
     _check_variant(variant)
     for seed, (d, h, b) in enumerate(_SIZES):
-        rng, params, X_t, H_prev = _case(100 + seed, d, h, b, variant)
-        _, gates = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
-        dH_t = rng.normal(size=(b, h))
-        expected = ref.gru_step_backward(dH_t, X_t, H_prev, gates, params, variant=variant)
-        actual = call_learner(
-            "gru_step_backward",
-            fn,
-            dH_t.copy(),
-            X_t.copy(),
-            H_prev.copy(),
-            {g: v.copy() for g, v in gates.items()},
-            _copies(params),
-        )
-        if not isinstance(actual, Mapping):
-            raise CheckFailed(f"gru_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
-        missing = [k for k in expected if k not in actual]
-        if missing:
-            raise CheckFailed(f"返回的字典缺少 {missing}；需要每个参数的梯度以及 'X'、'H_prev'。")
-        where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-
-        def prev_hint() -> str:
-            direct = dH_t * gates["z"]
-            if is_close(actual["H_prev"], direct):
-                return "只算了直接通路 dH_t ⊙ Z_t，漏掉了经过三个门（各自的 W_h）流回 H_{t-1} 的梯度。"
-            if is_close(actual["H_prev"] - expected["H_prev"], -direct):
-                return "漏掉了直接通路 dH_t ⊙ Z_t（H_t = Z_t ⊙ H_{t-1} + ... 中的第一项）。"
-            return "H_{t-1} 出现在四个地方：直接通路、重置门、更新门和候选隐状态，梯度要全部相加。"
-
-        compare_with_hint(f"∂L/∂H_{{t-1}}{where}", expected["H_prev"], actual["H_prev"], prev_hint)
-        compare_with_hint(f"∂L/∂X_t{where}", expected["X"], actual["X"], axes="样本, 输入维")
-        for name in ref.param_names(variant):
-            prefix = name[:3] if name[:3] in _GRAD_ZH else "b_"
-            label = f"∂L/∂{name}（{_GRAD_ZH.get(prefix, '偏置')}）{where}"
-            compare_with_hint(
-                label, expected[name], actual[name], axes="隐藏单元," if name.startswith("b_") else "行, 列"
-            )
+        _gru_step_backward_case(fn, seed, d, h, b, variant)
     passed(f"gru_step_backward（{_VARIANT_ZH[variant]}）与参考实现一致（3 组不同形状，含批量 1）。")
+
+
+def _gru_step_backward_case(fn: Callable, seed: int, d: int, h: int, b: int, variant: str) -> None:
+    """One case of :func:`gru_step_backward`: input size ``d``, hidden size ``h``, batch ``b``, data from ``seed``."""
+    rng, params, X_t, H_prev = _case(100 + seed, d, h, b, variant)
+    _, gates = ref.gru_step(X_t, H_prev, params, variant=variant, return_gates=True)
+    dH_t = rng.normal(size=(b, h))
+    expected = ref.gru_step_backward(dH_t, X_t, H_prev, gates, params, variant=variant)
+    actual = call_learner(
+        "gru_step_backward",
+        fn,
+        dH_t.copy(),
+        X_t.copy(),
+        H_prev.copy(),
+        {g: v.copy() for g, v in gates.items()},
+        _copies(params),
+    )
+    if not isinstance(actual, Mapping):
+        raise CheckFailed(f"gru_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
+    missing = [k for k in expected if k not in actual]
+    if missing:
+        raise CheckFailed(f"返回的字典缺少 {missing}；需要每个参数的梯度以及 'X'、'H_prev'。")
+    where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
+
+    def prev_hint() -> str:
+        direct = dH_t * gates["z"]
+        if is_close(actual["H_prev"], direct):
+            return "只算了直接通路 dH_t ⊙ Z_t，漏掉了经过三个门（各自的 W_h）流回 H_{t-1} 的梯度。"
+        if is_close(actual["H_prev"] - expected["H_prev"], -direct):
+            return "漏掉了直接通路 dH_t ⊙ Z_t（H_t = Z_t ⊙ H_{t-1} + ... 中的第一项）。"
+        return "H_{t-1} 出现在四个地方：直接通路、重置门、更新门和候选隐状态，梯度要全部相加。"
+
+    compare_with_hint(f"∂L/∂H_{{t-1}}{where}", expected["H_prev"], actual["H_prev"], prev_hint)
+    compare_with_hint(f"∂L/∂X_t{where}", expected["X"], actual["X"], axes="样本, 输入维")
+    for name in ref.param_names(variant):
+        prefix = name[:3] if name[:3] in _GRAD_ZH else "b_"
+        label = f"∂L/∂{name}（{_GRAD_ZH.get(prefix, '偏置')}）{where}"
+        compare_with_hint(label, expected[name], actual[name], axes="隐藏单元," if name.startswith("b_") else "行, 列")
 
 
 def gru_parameter_count(fn: Callable) -> None:

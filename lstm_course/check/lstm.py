@@ -103,48 +103,51 @@ def lstm_step(fn: Callable) -> None:
     then a mismatch is traced to the gate that causes it.
     """
     for seed, (d, h, b) in enumerate(_SIZES):
-        _, params, X_t, state = _case(seed, d, h, b)
-        H_ref, C_ref, gates_ref = ref.lstm_step(X_t, state, params, return_gates=True)
-        where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-        result = call_learner("lstm_step", fn, X_t.copy(), (state[0].copy(), state[1].copy()), _copies(params))
-        if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
-            raise CheckFailed(
-                "lstm_step 应返回 (H_t, C_t) 或 (H_t, C_t, gates)，"
-                f"你的函数返回了 {type(result).__name__}"
-                + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
-                + "。"
-            )
-        H_t, C_t = result[0], result[1]
-        if len(result) == 3:
-            gates = result[2]
-            if not isinstance(gates, Mapping):
-                raise CheckFailed(f"第三个返回值应是字典 {{'i', 'f', 'o', 'c'}}，你的是 {type(gates).__name__}。")
-            for g in _ORDER:
-                if g not in gates:
-                    raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'i', 'f', 'o', 'c'。")
-                compare_with_hint(
-                    f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
-                    gates_ref[g],
-                    gates[g],
-                    lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, state[0], params),
-                )
-            compare_with_hint(
-                f"细胞状态 C_t{where}",
-                C_ref,
-                C_t,
-                lambda: "四个门都正确，问题在更新公式。" + _cell_hint(C_t, gates_ref, state[1]),
-            )
-        else:
-            compare_with_hint(
-                f"细胞状态 C_t{where}",
-                C_ref,
-                C_t,
-                lambda: (
-                    _cell_hint(C_t, gates_ref, state[1], specific_only=True) or _diagnose_cell(fn, X_t, state, params)
-                ),
-            )
-        compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t, lambda: _hidden_hint(H_t, gates_ref, C_ref))
+        _lstm_step_case(fn, seed, d, h, b)
     passed("lstm_step 与参考实现一致（3 组不同形状，含批量 1）。")
+
+
+def _lstm_step_case(fn: Callable, seed: int, d: int, h: int, b: int) -> None:
+    """One case of :func:`lstm_step`: input size ``d``, hidden size ``h``, batch ``b``, data from ``seed``."""
+    _, params, X_t, state = _case(seed, d, h, b)
+    H_ref, C_ref, gates_ref = ref.lstm_step(X_t, state, params, return_gates=True)
+    where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
+    result = call_learner("lstm_step", fn, X_t.copy(), (state[0].copy(), state[1].copy()), _copies(params))
+    if not isinstance(result, (tuple, list)) or len(result) not in (2, 3):
+        raise CheckFailed(
+            "lstm_step 应返回 (H_t, C_t) 或 (H_t, C_t, gates)，"
+            f"你的函数返回了 {type(result).__name__}"
+            + (f"（长度 {len(result)}）" if isinstance(result, (tuple, list)) else "")
+            + "。"
+        )
+    H_t, C_t = result[0], result[1]
+    if len(result) == 3:
+        gates = result[2]
+        if not isinstance(gates, Mapping):
+            raise CheckFailed(f"第三个返回值应是字典 {{'i', 'f', 'o', 'c'}}，你的是 {type(gates).__name__}。")
+        for g in _ORDER:
+            if g not in gates:
+                raise CheckFailed(f"门的字典缺少键 {g!r}（{ref.GATE_NAMES_ZH[g]}）；需要 'i', 'f', 'o', 'c'。")
+            compare_with_hint(
+                f"{ref.GATE_NAMES_ZH[g]} {_SYMBOL[g]}{where}",
+                gates_ref[g],
+                gates[g],
+                lambda g=g: _gate_hint(g, gates[g], gates_ref, X_t, state[0], params),
+            )
+        compare_with_hint(
+            f"细胞状态 C_t{where}",
+            C_ref,
+            C_t,
+            lambda: "四个门都正确，问题在更新公式。" + _cell_hint(C_t, gates_ref, state[1]),
+        )
+    else:
+        compare_with_hint(
+            f"细胞状态 C_t{where}",
+            C_ref,
+            C_t,
+            lambda: _cell_hint(C_t, gates_ref, state[1], specific_only=True) or _diagnose_cell(fn, X_t, state, params),
+        )
+    compare_with_hint(f"隐状态 H_t{where}", H_ref, H_t, lambda: _hidden_hint(H_t, gates_ref, C_ref))
 
 
 def _diagnose_cell(fn: Callable, X_t, state, params) -> str:
@@ -179,65 +182,68 @@ def lstm_step_backward(fn: Callable) -> None:
     gradients ``W_xi, ..., b_c`` and ``X``, ``H_prev``, ``C_prev``.
     """
     for seed, (d, h, b) in enumerate(_SIZES):
-        rng, params, X_t, state = _case(100 + seed, d, h, b)
-        H_t, C_t, gates = ref.lstm_step(X_t, state, params, return_gates=True)
-        dH_t, dC_t = rng.normal(size=(b, h)), rng.normal(size=(b, h))
-        expected = ref.lstm_step_backward(dH_t, dC_t, X_t, state, gates, C_t, params)
-        actual = call_learner(
-            "lstm_step_backward",
-            fn,
-            dH_t.copy(),
-            dC_t.copy(),
-            X_t.copy(),
-            (state[0].copy(), state[1].copy()),
-            {g: v.copy() for g, v in gates.items()},
-            C_t.copy(),
-            _copies(params),
-        )
-        if not isinstance(actual, Mapping):
-            raise CheckFailed(f"lstm_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
-        missing = [k for k in expected if k not in actual]
-        if missing:
-            raise CheckFailed(f"返回的字典缺少键 {', '.join(missing)}（需要 {', '.join(expected)}）。")
-        where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
-        F, O, tanh_C = gates["f"], gates["o"], np.tanh(C_t)
-
-        def dc_hint() -> str:
-            if is_close(actual["C_prev"], dC_t * F):
-                return "漏掉了经由 H_t = o_t ⊙ tanh(C_t) 流回 C_t 的梯度 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
-            if is_close(actual["C_prev"], (dC_t + dH_t * O) * F):
-                return "忘了 tanh 的导数：经由 H_t 流回 C_t 的梯度是 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
-            if is_close(actual["C_prev"], dC_t + dH_t * O * (1 - tanh_C**2)):
-                return "dC_{t-1} 还要乘遗忘门 f_t：∂C_t/∂C_{t-1} = diag(f_t)。"
-            return "dC_{t-1} = (dC_t + dH_t ⊙ o_t ⊙ (1 − tanh²C_t)) ⊙ f_t。"
-
-        compare_with_hint(
-            f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint
-        )
-        for g in _ORDER:
-            for prefix, what in _GRAD_NAMES.items():
-                key = f"{prefix}{g}"
-                compare_with_hint(
-                    f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}",
-                    expected[key],
-                    actual[key],
-                    lambda key=key: _transpose_hint(expected[key], actual[key]),
-                    axes=_GRAD_AXES[prefix],
-                )
-        compare_with_hint(
-            f"梯度 dX（对输入 X_t）{where}",
-            expected["X"],
-            actual["X"],
-            lambda: "四个门都要把梯度传回输入：dX_t = Σ_g dZ_g @ W_xg.T。",
-            axes="样本, 输入维",
-        )
-        compare_with_hint(
-            f"梯度 dH_prev（对上一步隐状态）{where}",
-            expected["H_prev"],
-            actual["H_prev"],
-            lambda: "四个门都要把梯度传回隐状态：dH_{t-1} = Σ_g dZ_g @ W_hg.T。",
-        )
+        _lstm_step_backward_case(fn, seed, d, h, b)
     passed("lstm_step_backward 的 15 个梯度都与参考实现一致（3 组不同形状，含批量 1）。")
+
+
+def _lstm_step_backward_case(fn: Callable, seed: int, d: int, h: int, b: int) -> None:
+    """One case of :func:`lstm_step_backward`: input size ``d``, hidden size ``h``, batch ``b``, data from ``seed``."""
+    rng, params, X_t, state = _case(100 + seed, d, h, b)
+    H_t, C_t, gates = ref.lstm_step(X_t, state, params, return_gates=True)
+    dH_t, dC_t = rng.normal(size=(b, h)), rng.normal(size=(b, h))
+    expected = ref.lstm_step_backward(dH_t, dC_t, X_t, state, gates, C_t, params)
+    actual = call_learner(
+        "lstm_step_backward",
+        fn,
+        dH_t.copy(),
+        dC_t.copy(),
+        X_t.copy(),
+        (state[0].copy(), state[1].copy()),
+        {g: v.copy() for g, v in gates.items()},
+        C_t.copy(),
+        _copies(params),
+    )
+    if not isinstance(actual, Mapping):
+        raise CheckFailed(f"lstm_step_backward 应返回字典，你的结果是 {type(actual).__name__}。")
+    missing = [k for k in expected if k not in actual]
+    if missing:
+        raise CheckFailed(f"返回的字典缺少键 {', '.join(missing)}（需要 {', '.join(expected)}）。")
+    where = f"（输入维 {d}，隐藏维 {h}，批量 {b}）"
+    F, O, tanh_C = gates["f"], gates["o"], np.tanh(C_t)
+
+    def dc_hint() -> str:
+        if is_close(actual["C_prev"], dC_t * F):
+            return "漏掉了经由 H_t = o_t ⊙ tanh(C_t) 流回 C_t 的梯度 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
+        if is_close(actual["C_prev"], (dC_t + dH_t * O) * F):
+            return "忘了 tanh 的导数：经由 H_t 流回 C_t 的梯度是 dH_t ⊙ o_t ⊙ (1 − tanh²C_t)。"
+        if is_close(actual["C_prev"], dC_t + dH_t * O * (1 - tanh_C**2)):
+            return "dC_{t-1} 还要乘遗忘门 f_t：∂C_t/∂C_{t-1} = diag(f_t)。"
+        return "dC_{t-1} = (dC_t + dH_t ⊙ o_t ⊙ (1 − tanh²C_t)) ⊙ f_t。"
+
+    compare_with_hint(f"梯度 dC_prev（传回上一步细胞状态的梯度）{where}", expected["C_prev"], actual["C_prev"], dc_hint)
+    for g in _ORDER:
+        for prefix, what in _GRAD_NAMES.items():
+            key = f"{prefix}{g}"
+            compare_with_hint(
+                f"梯度 d{key}（{ref.GATE_NAMES_ZH[g]}的{what}）{where}",
+                expected[key],
+                actual[key],
+                lambda key=key: _transpose_hint(expected[key], actual[key]),
+                axes=_GRAD_AXES[prefix],
+            )
+    compare_with_hint(
+        f"梯度 dX（对输入 X_t）{where}",
+        expected["X"],
+        actual["X"],
+        lambda: "四个门都要把梯度传回输入：dX_t = Σ_g dZ_g @ W_xg.T。",
+        axes="样本, 输入维",
+    )
+    compare_with_hint(
+        f"梯度 dH_prev（对上一步隐状态）{where}",
+        expected["H_prev"],
+        actual["H_prev"],
+        lambda: "四个门都要把梯度传回隐状态：dH_{t-1} = Σ_g dZ_g @ W_hg.T。",
+    )
 
 
 def _transpose_hint(expected, actual) -> str:

@@ -126,7 +126,7 @@ def clip_grad_norm(fn: Callable) -> None:
     for max_norm, scale in ((1.0, 5.0), (100.0, 1.0)):  # clipped, then left unchanged
         grads = [scale * rng.normal(size=s) for s in shapes]
         tensors = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in shapes]
-        for t, g in zip(tensors, grads):
+        for t, g in zip(tensors, grads, strict=True):
             t.grad = torch.from_numpy(g.copy())
         norm = float(torch.nn.utils.clip_grad_norm_(tensors, max_norm))
         result = call_learner("clip_grad_norm", fn, [g.copy() for g in grads], max_norm)
@@ -136,6 +136,6 @@ def clip_grad_norm(fn: Callable) -> None:
         assert_close(f"裁剪前的全局范数（max_norm={max_norm}）", norm, total)
         if len(clipped) != len(grads):
             raise CheckFailed(f"应返回 {len(grads)} 个梯度，你返回了 {len(clipped)} 个。")
-        for i, (t, c) in enumerate(zip(tensors, clipped)):
+        for i, (t, c) in enumerate(zip(tensors, clipped, strict=True)):
             assert_close(f"第 {i} 个梯度（max_norm={max_norm}）", t.grad.numpy(), c)
     passed("全局范数裁剪与 torch.nn.utils.clip_grad_norm_ 一致。")

@@ -92,6 +92,6 @@ def beam_step(fn: Callable) -> None:
         if not isinstance(result, (tuple, list)) or len(result) != 3:
             raise CheckFailed("beam_step 应返回 (new_scores, parents, tokens) 三个张量。")
         names = ("new_scores", "parents", "tokens")
-        for name, want, got in zip(names, (expected, flat // vocab, flat % vocab), result):
+        for name, want, got in zip(names, (expected, flat // vocab, flat % vocab), result, strict=True):
             assert_close(f"{name}（batch={batch}, width={width}）", want.double().numpy(), _numpy(name, got))
     passed("一步束搜索：在 width × vocab 个扩展中按累计对数概率选出最好的 width 个，前缀与词元都对。")

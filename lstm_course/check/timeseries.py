@@ -62,7 +62,7 @@ def walk_forward_split(fn: Callable[[int, int, int], list]) -> None:
                 f"walk_forward_split({n}, {first}, {horizon})：应有 {len(expected)} 个起点，"
                 f"你的结果有 {len(actual)} 个（最后一个起点的目标不能越过序列末尾）。"
             )
-        for (past, future), (p_ok, f_ok) in zip(actual, expected):
+        for (past, future), (p_ok, f_ok) in zip(actual, expected, strict=True):
             past, future = np.asarray(past), np.asarray(future)
             if len(future) and len(past) and past.max() >= future.min():
                 raise CheckFailed(f"起点 {f_ok[0]}：历史里出现了要预测的时刻 {past.max()}——这就是看见了未来。")

@@ -169,7 +169,9 @@ def _translate(args: argparse.Namespace) -> int:
             )
     longest = ckpt.task.train_digits
     for text, out in zip(
-        args.numbers, translate(ckpt.model, args.numbers, ckpt.src_vocab, ckpt.tgt_vocab, width=args.beam)
+        args.numbers,
+        translate(ckpt.model, args.numbers, ckpt.src_vocab, ckpt.tgt_vocab, width=args.beam),
+        strict=True,
     ):
         note = f"  （注意：超过训练时的 {longest} 位，结果不可靠）" if len(text) > longest else ""
         print(f"{text}\t{out}{note}")

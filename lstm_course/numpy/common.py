@@ -38,7 +38,7 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 def expect_shape(name: str, array: np.ndarray, shape: tuple) -> None:
     """Raise ``ValueError`` unless ``array.shape`` matches ``shape`` (``None`` matches any size)."""
     actual = np.shape(array)
-    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual)):
+    if len(actual) != len(shape) or any(e is not None and e != a for e, a in zip(shape, actual, strict=True)):
         wanted = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ("," if len(shape) == 1 else "") + ")"
         raise ValueError(f"{name}: expected shape {wanted}, received {tuple(actual)}")
 

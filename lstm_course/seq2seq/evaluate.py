@@ -66,10 +66,10 @@ def evaluate(
             if width == 1
             else beam_search(model, src, b.src_len, tgt_vocab, steps, width)
         )
-        for row, ref in zip(rows, b.tgt_out.T.tolist()):
+        for row, ref in zip(rows, b.tgt_out.T.tolist(), strict=True):
             ref = strip(ref, eos) + [eos]
             hyp = row + [eos]
-            hits += sum(a == r for a, r in zip(hyp, ref))
+            hits += sum(a == r for a, r in zip(hyp, ref, strict=False))  # a hypothesis may be shorter or longer
             positions += len(ref)
             correct.append(hyp == ref)
             predictions.append("".join(tgt_vocab.to_tokens(row)))
@@ -79,7 +79,7 @@ def evaluate(
 def accuracy_by_length(pairs: list[tuple[str, str]], correct: np.ndarray) -> dict[int, float]:
     """Exact match per number of source digits, ``{digits: accuracy}`` in increasing order."""
     groups: dict[int, list[bool]] = defaultdict(list)
-    for (src, _), ok in zip(pairs, correct):
+    for (src, _), ok in zip(pairs, correct, strict=True):
         groups[len(src)].append(bool(ok))
     return {n: float(np.mean(groups[n])) for n in sorted(groups)}
 

@@ -181,7 +181,7 @@ def vocab_difference(expected: Vocab, saved: Vocab) -> str:
             f"vocabulary mismatch: the checkpoint was trained with {len(saved)} tokens, "
             f"the given vocabulary has {len(expected)}"
         )
-    i = next(i for i, (a, b) in enumerate(zip(expected.idx_to_token, saved.idx_to_token)) if a != b)
+    i = next(i for i, (a, b) in enumerate(zip(expected.idx_to_token, saved.idx_to_token, strict=True)) if a != b)
     return (
         f"vocabulary mismatch: index {i} is {saved.idx_to_token[i]!r} in the checkpoint but "
         f"{expected.idx_to_token[i]!r} in the given vocabulary"

@@ -77,5 +77,5 @@ def compare_with_nn_gru(
     t_ref, g_ref = run_and_differentiate(reference, X, h0)
     t_new, g_new = run_and_differentiate(scratch, X, h0)
     diffs = {k: (t_ref[k] - t_new[k]).abs().max().item() for k in t_ref}
-    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max() for a, b in zip(g_ref, g_new) for n in a))
+    diffs["参数梯度"] = float(max(np.abs(a[n] - b[n]).max() for a, b in zip(g_ref, g_new, strict=True) for n in a))
     return diffs

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Union
 
 import torch
 from torch import nn
@@ -34,7 +33,7 @@ __all__ = ["RecurrentCell", "StackedRNN", "State", "StackState", "expect_float_t
 
 State = tuple[torch.Tensor, ...]
 #: What :class:`StackedRNN` accepts/returns as state: one tensor (RNN, GRU) or a tuple (LSTM).
-StackState = Union[torch.Tensor, tuple[torch.Tensor, ...]]
+StackState = torch.Tensor | tuple[torch.Tensor, ...]
 
 
 def expect_float_tensor(name: str, value: object, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -116,7 +115,7 @@ class RecurrentCell(nn.Module):
                 f"({', '.join(map(str, names))}), received {received}"
             )
         expected = (X.shape[1], self.hidden_size)
-        for name, tensor in zip(names, state):
+        for name, tensor in zip(names, state, strict=True):
             expect_float_tensor(f"state {name}", tensor, dtype)
             if tuple(tensor.shape) != expected:
                 single = "; state: expected one tensor (H,) of that shape" if self.num_states == 1 else ""
