@@ -14,13 +14,16 @@ direction has ``g * (x*h + h*h)`` weights plus biases, and the frameworks differ
 
 Layer ``l > 0`` of a stack reads ``num_directions * h`` features (``num_directions * proj_size``
 with a PyTorch LSTM projection); a bidirectional layer is two independent directions.
+
+The same ``g`` gives the cost model of chapter 10, :func:`flops_per_token`: each gate block is one
+``(x + h) × h`` matrix product per token, ``2 g h (x + h)`` FLOPs.
 """
 
 from __future__ import annotations
 
 from lstm_course.layout import GATES_PER_CELL
 
-__all__ = ["GATES_PER_CELL", "FRAMEWORKS", "parameter_count"]
+__all__ = ["GATES_PER_CELL", "FRAMEWORKS", "parameter_count", "flops_per_token"]
 
 #: Accepted values of ``framework``.
 FRAMEWORKS = ("torch", "keras", "textbook")
@@ -103,3 +106,18 @@ def parameter_count(
         total += directions * per_direction
         x = directions * out
     return total
+
+
+def flops_per_token(cell: str, input_size: int, hidden_size: int, *, train: bool = False) -> int:
+    """Matrix-product FLOPs of one recurrent layer per token: ``2 G H (X + H)``, ×3 for training.
+
+    ``G`` is the number of gate blocks (:data:`GATES_PER_CELL`: RNN 1, GRU 3, LSTM 4), so the LSTM
+    gives ``8 H (X + H)``; training adds the input and the weight gradient, two more products of
+    the same size.  Element-wise work, the output layer and the optimiser are not counted.
+    """
+    if cell not in GATES_PER_CELL:
+        raise ValueError(f"cell must be one of {tuple(GATES_PER_CELL)}, received {cell!r}")
+    if min(input_size, hidden_size) < 1:
+        raise ValueError(f"sizes must be positive, received input_size={input_size}, hidden_size={hidden_size}")
+    forward = 2 * GATES_PER_CELL[cell] * hidden_size * (input_size + hidden_size)
+    return 3 * forward if train else forward

@@ -7,6 +7,7 @@
   on the device of the model's parameters, and the caller decides where the model lives.
 * :func:`full_float32` — TF32 off in both frameworks for equivalence checks.
 * :func:`synchronize` — wait for queued CUDA/MPS work before reading a clock.
+* :func:`single_thread` — PyTorch on one CPU thread inside a ``with`` block.
 
 ``PYTHONHASHSEED`` is **not** set here: Python fixes the hash seed of ``str``/``bytes`` when the
 interpreter starts, so setting it in a running process changes nothing for that process (only
@@ -231,3 +232,20 @@ def synchronize(device: Any) -> None:
         torch.cuda.synchronize(device)
     elif kind == "mps":
         torch.mps.synchronize()
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run PyTorch on one CPU thread inside the ``with`` block, then restore the setting.
+
+    The course's recurrent layers are tiny; on a shared 2-core machine extra intra-op threads
+    only wait for each other (measured: up to 100x slower), so the experiments train on one.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -64,11 +64,11 @@ def _seconds(value: float) -> str:
 def run_benchmark_part(results_root: Path, *, dry_run: bool, command: str) -> list[Path]:
     """The benchmark's GPU rows (or the tiny CPU dry run); returns the files written."""
     from benchmarks.report import write_results
-    from lstm_course.experiments.speed_impls import default_config, run_benchmark
+    from lstm_course.experiments.benchmark import default_config, run_benchmark
     from lstm_course.results import git_state
 
     if dry_run:
-        config = default_config("quick", batch=2, steps=3, hidden=4, device="cpu")
+        config = default_config("quick", batch=2, steps=3, hidden_size=4, device="cpu")
         ids = list(DRY_ROWS)
     else:
         config = default_config("full", device="cuda")

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lstm_course.experiments import speed, speed_impls
-from lstm_course.experiments.speed_impls import BenchConfig, Impl, measure, run_benchmark
+from lstm_course import params
+from lstm_course.experiments import benchmark, speed, speed_impls
+from lstm_course.experiments.benchmark import measure, run_benchmark
+from lstm_course.experiments.speed_impls import BenchConfig, Impl
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `benchmarks/` lives at the top of the repository, outside the package
@@ -22,7 +24,7 @@ if str(ROOT) not in sys.path:  # `benchmarks/` lives at the top of the repositor
 
 from benchmarks import report, run  # noqa: E402
 
-TINY = BenchConfig(batch=2, steps=3, hidden=4, warmup=1, repeats=1, number=1, rounds=2)
+TINY = BenchConfig(batch=2, steps=3, hidden_size=4, warmup=1, repeats=1, number=1, rounds=2)
 ROW_KEYS = {
     "id",
     "label",
@@ -52,14 +54,14 @@ def results():
 
 
 def test_flops_per_token_is_2_g_h_x_plus_h():
-    assert speed.flops_per_token("lstm", 28, 256) == 8 * 256 * (28 + 256)
-    assert speed.flops_per_token("lstm", 28, 256, train=True) == 3 * 8 * 256 * (28 + 256)
-    assert speed.flops_per_token("gru", 10, 5) == 6 * 5 * 15
-    assert speed.flops_per_token("rnn", 10, 5) == 2 * 5 * 15
+    assert params.flops_per_token("lstm", 28, 256) == 8 * 256 * (28 + 256)
+    assert params.flops_per_token("lstm", 28, 256, train=True) == 3 * 8 * 256 * (28 + 256)
+    assert params.flops_per_token("gru", 10, 5) == 6 * 5 * 15
+    assert params.flops_per_token("rnn", 10, 5) == 2 * 5 * 15
     with pytest.raises(ValueError, match="cell"):
-        speed.flops_per_token("transformer", 10, 5)
+        params.flops_per_token("transformer", 10, 5)
     with pytest.raises(ValueError, match="positive"):
-        speed.flops_per_token("lstm", 0, 5)
+        params.flops_per_token("lstm", 0, 5)
 
 
 def test_time_call_counts_calls_and_validates():
@@ -99,7 +101,7 @@ def test_derived_columns_are_consistent(results):
     for row in rows.values():
         for mode in ("train", "infer"):
             assert math.isclose(row[f"{mode}_tokens_per_s"], tokens / statistics.median(row[f"{mode}_seconds"]))
-            flops = speed.flops_per_token(row["cell"], 28, TINY.hidden, train=mode == "train")
+            flops = params.flops_per_token(row["cell"], 28, TINY.hidden_size, train=mode == "train")
             assert math.isclose(row[f"{mode}_gflops"], row[f"{mode}_tokens_per_s"] * flops / 1e9)
             assert math.isclose(row[f"{mode}_peak_fraction"], row[f"{mode}_gflops"] / peak)
             assert math.isclose(row[f"ratio_overall_{mode}"], row[f"{mode}_tokens_per_s"] / ref[f"{mode}_tokens_per_s"])
@@ -162,7 +164,7 @@ def test_markdown_table_renders(results):
 
 def test_unknown_id_is_rejected():
     with pytest.raises(ValueError, match="unknown implementation ids"):
-        speed_impls.measure_rows(["no-such-row"], TINY)
+        benchmark.measure_rows(["no-such-row"], TINY)
 
 
 def test_results_files_round_trip(results, tmp_path):
@@ -186,7 +188,7 @@ def test_results_files_round_trip(results, tmp_path):
 
 
 def test_harness_docstring_states_the_full_timing():
-    full = speed_impls.TIMING["full"]
+    full = benchmark.TIMING["full"]
     groups = full["rounds"] * full["repeats"]
     text = " ".join(run.__doc__.split())
     assert f"{full['warmup']} warm-up steps" in text
@@ -209,7 +211,7 @@ def test_cli_writes_results_and_lists_rows(tmp_path, capsys):
                 "2",
                 "--steps",
                 "3",
-                "--hidden",
+                "--hidden-size",
                 "4",
                 "--out",
                 str(tmp_path),
@@ -220,7 +222,7 @@ def test_cli_writes_results_and_lists_rows(tmp_path, capsys):
     written = sorted(p.name for p in (tmp_path / "ch10_performance").iterdir())
     assert written == ["benchmark_cpu_quick.json", "benchmark_cpu_quick.md"]
     saved = json.loads((tmp_path / "ch10_performance" / written[0]).read_text(encoding="utf-8"))
-    assert [r["id"] for r in saved["rows"]] == ["torch-nn-rnn"] and saved["config"]["hidden"] == 4
+    assert [r["id"] for r in saved["rows"]] == ["torch-nn-rnn"] and saved["config"]["hidden_size"] == 4
     assert saved["provenance"]["command"].startswith("python -m benchmarks.run --quick --only")
     with pytest.raises(SystemExit):
         run.main(["--only", "no-such-row"])
@@ -233,7 +235,7 @@ def test_d2l_peer_trains_all_its_variables():
     assert len(runner.trained) == 14
     before = [v.numpy().copy() for v in runner.trained]
     runner.train()
-    changed = [not (b == v.numpy()).all() for b, v in zip(before, runner.trained)]
+    changed = [not (b == v.numpy()).all() for b, v in zip(before, runner.trained, strict=True)]
     assert all(changed), changed
     row = measure(speed_impls._BY_ID["d2l-tf-scratch-lstm"], TINY, data)
     assert row["status"] == "ok" and row["framework"] == "d2l" and row["baseline"] == "tf-keras-lstm"
@@ -252,7 +254,7 @@ def test_numpy_row_updates_every_parameter():
 def _fake(tokens: dict[str, float], device: str = "cpu", peak: float = 100.0) -> dict:
     rows = []
     for row_id, value in tokens.items():
-        gflops = value * speed.flops_per_token("lstm", 28, 256, train=True) / 1e9
+        gflops = value * params.flops_per_token("lstm", 28, 256, train=True) / 1e9
         rows.append(
             {
                 "id": row_id,
@@ -338,7 +340,7 @@ def test_peak_fraction_self_check(capsys):
     from lstm_course.check import CheckFailed
 
     def right(tokens, X, H, peak, train):
-        return tokens * speed.flops_per_token("lstm", X, H, train=train) / (peak * 1e9)
+        return tokens * params.flops_per_token("lstm", X, H, train=train) / (peak * 1e9)
 
     check.peak_fraction(right)
     assert "✅ 通过" in capsys.readouterr().out

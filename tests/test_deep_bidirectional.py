@@ -12,7 +12,7 @@ from lstm_course.data.timemachine import SeqDataLoader
 from lstm_course.data.vocab import Vocab
 from lstm_course.experiments import bidirectional_lm as blm
 from lstm_course.experiments import cloze, depth
-from lstm_course.experiments.influence import influence_matrix, visible_inputs
+from lstm_course.torch.influence import influence_matrix, visible_inputs
 from lstm_course.torch.lm import LMConfig, build_lm
 from lstm_course.torch.lm_generate import generate
 from lstm_course.torch.lm_train import evaluate_perplexity
@@ -201,12 +201,11 @@ def test_bidirectional_wins_when_the_answer_is_on_the_right():
 
 def test_matching_hidden_size_gives_at_least_the_parameters():
     H = cloze.matching_hidden_size(28, embedding_dim=32, hidden_size=64)
-    count = lambda h, bi: sum(
-        p.numel()
-        for p in cloze.ClozeModel(  # noqa: E731
-            28, embedding_dim=32, hidden_size=h, bidirectional=bi
-        ).parameters()
-    )
+
+    def count(h: int, bi: bool) -> int:
+        model = cloze.ClozeModel(28, embedding_dim=32, hidden_size=h, bidirectional=bi)
+        return sum(p.numel() for p in model.parameters())
+
     assert count(H, False) >= count(64, True) > count(H - 1, False)
 
 

@@ -393,7 +393,8 @@ TINY = dict(batch=2, steps=3, hidden=4, warmup=1, repeats=1, number=1, rounds=1)
 
 def test_every_row_records_its_device_and_kernel_and_a_table_holds_one_device():
     from lstm_course.experiments import speed
-    from lstm_course.experiments.speed_impls import BenchConfig, run_benchmark
+    from lstm_course.experiments.benchmark import run_benchmark
+    from lstm_course.experiments.speed_impls import BenchConfig
 
     results = run_benchmark(BenchConfig(**TINY), ["torch-nn-lstm", "torch-nn-gru", "numpy-lstm", "tf-keras-lstm"])
     rows = {r["id"]: r for r in results["rows"]}
@@ -407,7 +408,8 @@ def test_every_row_records_its_device_and_kernel_and_a_table_holds_one_device():
 
 def test_an_accelerator_table_leaves_out_what_cannot_run_there():
     from lstm_course.experiments import speed
-    from lstm_course.experiments.speed_impls import BenchConfig, run_benchmark
+    from lstm_course.experiments.benchmark import run_benchmark
+    from lstm_course.experiments.speed_impls import BenchConfig
 
     results = run_benchmark(BenchConfig(**TINY, device="meta"), ["torch-nn-lstm", "numpy-lstm", "tf-keras-lstm"])
     rows = {r["id"]: r for r in results["rows"]}

@@ -16,14 +16,9 @@ from matplotlib import pyplot as plt  # noqa: E402
 from torch import nn  # noqa: E402
 
 from lstm_course.experiments import adding, exploding, gradient_flow  # noqa: E402
-from lstm_course.experiments.common import (  # noqa: E402
-    make_recurrent,
-    markdown_table,
-    set_forget_bias,
-    set_recurrent_radius,
-    single_thread,
-)
+from lstm_course.experiments.common import make_recurrent, set_forget_bias, set_recurrent_radius  # noqa: E402
 from lstm_course.numpy.rnn import init_rnn_params, rnn_forward, spectral_radius, step_jacobians  # noqa: E402
+from lstm_course.runtime import single_thread  # noqa: E402
 
 SMALL = dict(hidden_size=16, input_size=3, n_seq=3, steps=41)
 
@@ -56,14 +51,6 @@ def test_single_thread_restores_the_setting():
     with single_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-
-
-def test_markdown_table():
-    table = markdown_table([{"a": 1, "b": 0.123456}, {"a": "x", "b": 2.0}], floatfmt="{:.2f}")
-    assert table.splitlines() == ["| a | b |", "|---|---|", "| 1 | 0.12 |", "| x | 2.00 |"]
-    assert table._repr_markdown_() == str(table)
-    page = markdown_table([{"<b>": "a&b"}])._repr_html_()
-    assert page.startswith("<table") and "<th>&lt;b&gt;</th>" in page and "<td>a&amp;b</td>" in page
 
 
 # --- gradient flow ---------------------------------------------------------------------------

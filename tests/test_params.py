@@ -9,7 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lstm_course.params import parameter_count  # noqa: E402
+from lstm_course.params import flops_per_token, parameter_count  # noqa: E402
 from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM  # noqa: E402
 
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -80,3 +80,16 @@ def test_bad_arguments():
         parameter_count("lstm", 3, 0)
     with pytest.raises(ValueError, match="proj_size is only defined"):
         parameter_count("gru", 3, 4, proj_size=2)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_flops_per_token_is_two_flops_per_weight_of_the_layer(cell):
+    """The cost model and the parameter count share one gate count: a weight is one multiply-add."""
+    x, h = 28, 256
+    weights = parameter_count(cell, x, h, framework="textbook", bias=False)
+    assert flops_per_token(cell, x, h) == 2 * weights
+    assert flops_per_token(cell, x, h, train=True) == 6 * weights
+    with pytest.raises(ValueError, match="cell"):
+        flops_per_token("transformer", x, h)
+    with pytest.raises(ValueError, match="positive"):
+        flops_per_token(cell, 0, h)

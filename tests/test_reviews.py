@@ -94,11 +94,9 @@ def test_stratified_subset_keeps_proportions():
     assert R.stratified_subset(rows, None) == rows
 
 
-def test_category_counts_and_table():
+def test_category_counts():
     rows = [R.Review("书籍", 1, "a"), R.Review("书籍", 0, "b"), R.Review("书籍", 1, "c"), R.Review("蒙牛", 0, "d")]
-    assert R.category_counts(rows) == {"书籍": (1, 2), "蒙牛": (1, 0)}
-    table = R.format_table(["类别", "负面", "正面"], [("书籍", 1, 2), ("蒙牛", 1, 0)]).splitlines()
-    assert len({len(line.encode("gbk")) for line in table[:2]}) == 1  # CJK columns line up
+    assert R.category_counts(rows) == {"书籍": (1, 2), "蒙牛": (1, 0)}  # the table: tests/test_tables.py
 
 
 def test_char_and_word_tokenizers():

@@ -11,6 +11,7 @@ import torch  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
 from lstm_course.experiments import streaming  # noqa: E402
+from lstm_course.torch import streamers  # noqa: E402
 
 SMALL = dict(vocab_size=11, d_model=16, num_layers=2, nhead=4)
 
@@ -39,7 +40,7 @@ def test_kv_cache_gives_the_logits_of_full_recomputation(models):
             torch.testing.assert_close(again, full[:, t], atol=1e-5, rtol=1e-4)
         # prefill in one pass (causal mask inside the cached path) = the same cache as stepping
         _, cache_at_once = cached.prefill(tokens)
-    for (k1, v1), (k2, v2) in zip(cache, cache_at_once):
+    for (k1, v1), (k2, v2) in zip(cache, cache_at_once, strict=True):
         torch.testing.assert_close(k1, k2, atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(v1, v2, atol=1e-5, rtol=1e-4)
 
@@ -74,11 +75,11 @@ def test_state_sizes_constant_for_lstm_linear_for_the_cache(models):
             _, lstm_state = models["LSTM"].prefill(tokens)
             _, cache = models["Transformer + KV 缓存"].prefill(tokens)
             _, ids = models["Transformer（重算前缀）"].prefill(tokens)
-            assert streaming.state_bytes(lstm_state) == 2 * layers * d * 4  # (h, c), float32
-            assert streaming.state_bytes(cache) == 2 * layers * steps * d * 4  # K and V per layer
-            assert streaming.state_bytes(ids) == steps * 8  # int64 token ids
+            assert streamers.state_bytes(lstm_state) == 2 * layers * d * 4  # (h, c), float32
+            assert streamers.state_bytes(cache) == 2 * layers * steps * d * 4  # K and V per layer
+            assert streamers.state_bytes(ids) == steps * 8  # int64 token ids
     with pytest.raises(TypeError, match="state"):
-        streaming.state_bytes({"h": torch.zeros(2)})
+        streamers.state_bytes({"h": torch.zeros(2)})
 
 
 def test_measure_rows_and_plot(models):
@@ -109,9 +110,9 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="positions"):
         streaming.measure(positions=(0,))
     with pytest.raises(ValueError, match=r"\(batch, steps\)"):
-        streaming.LSTMStreamer(5, 4)(torch.zeros(3, dtype=torch.long))
+        streamers.LSTMStreamer(5, 4)(torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="divisible"):
-        streaming.TransformerStreamer(5, 6, nhead=4)
+        streamers.TransformerStreamer(5, 6, nhead=4)
 
 
 def test_quick_setting_compares_models_of_equal_size():

@@ -170,11 +170,11 @@ def receptive_field(fn: Callable) -> None:
     (0-based) whose value can change the output at position ``t``.
 
     The reference is measured: the non-zero entries of the Jacobian ``∂y_t/∂x_s`` of a random
-    ``nn.LSTM`` (:func:`lstm_course.experiments.influence.influence_matrix`).
+    ``nn.LSTM`` (:func:`lstm_course.torch.influence.influence_matrix`).
     """
     from torch import nn
 
-    from lstm_course.experiments.influence import influence_matrix, visible_inputs
+    from lstm_course.torch.influence import influence_matrix, visible_inputs
 
     for T, L, bi in ((6, 1, False), (6, 2, False), (6, 1, True), (5, 2, True)):
         matrix = influence_matrix(nn.LSTM(2, 3, L, bidirectional=bi), T, seed=T + L)

@@ -1,7 +1,7 @@
 """Self-checks for chapter 10: the FLOP count of a recurrent layer and the fraction of the peak.
 
 Each check calls the learner's function on several sizes, compares it with
-:func:`lstm_course.experiments.speed.flops_per_token` and, on the first mismatch, raises
+:func:`lstm_course.params.flops_per_token` and, on the first mismatch, raises
 :class:`~lstm_course.check.core.CheckFailed` naming the common mistake the numbers reveal
 (the factor 2 of a multiply-add, the number of gates, the input part ``X``, the training factor 3).
 Importing this module needs NumPy only.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lstm_course.check.core import CheckFailed, call_learner, passed
-from lstm_course.experiments.speed import GATES, flops_per_token
+from lstm_course.params import GATES_PER_CELL, flops_per_token
 
 __all__ = ["lstm_flops", "gru_flops", "peak_fraction"]
 
@@ -22,7 +22,7 @@ _NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 def _flops_hint(cell: str, X: int, H: int, actual: float, train: bool) -> str:
-    G, expected = GATES[cell], flops_per_token(cell, X, H, train=train)
+    G, expected = GATES_PER_CELL[cell], flops_per_token(cell, X, H, train=train)
     factor = 3 if train else 1
     candidates = {
         factor * G * H * (X + H): "少了乘法-加法的因子 2：每个乘加 (multiply-add) 算两次浮点运算。",

@@ -6,7 +6,7 @@
 * :func:`kv_cache_bytes` — bytes of the KV cache of a causal Transformer after ``position`` tokens.
 
 References: :func:`lstm_course.convert.lstm_from_torch_state_dict`, a real ``torch.nn.LSTM`` and a
-real :class:`~lstm_course.experiments.streaming.TransformerStreamer` (PyTorch is imported when a
+real :class:`~lstm_course.torch.streamers.TransformerStreamer` (PyTorch is imported when a
 check runs; importing this module needs NumPy only).
 """
 
@@ -97,7 +97,7 @@ def lstm_state_bytes(fn: Callable) -> None:
     import torch
     from torch import nn
 
-    from lstm_course.experiments.streaming import state_bytes
+    from lstm_course.torch.streamers import state_bytes
 
     for layers, hidden, batch, bidirectional in ((1, 4, 1, False), (2, 8, 3, False), (3, 5, 2, True)):
         lstm = nn.LSTM(2, hidden, layers, bidirectional=bidirectional)
@@ -122,7 +122,7 @@ def kv_cache_bytes(fn: Callable) -> None:
     """Check ``fn(num_layers, d_model, position, batch) -> int``: bytes of a float32 KV cache."""
     import torch
 
-    from lstm_course.experiments.streaming import TransformerStreamer, state_bytes
+    from lstm_course.torch.streamers import TransformerStreamer, state_bytes
 
     for layers, d_model, position, batch in ((1, 8, 5, 1), (2, 16, 12, 3), (3, 8, 1, 2)):
         model = TransformerStreamer(10, d_model, layers, nhead=2).eval()

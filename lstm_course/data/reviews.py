@@ -34,7 +34,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -268,35 +267,6 @@ def category_counts(reviews: Iterable[Review]) -> dict[str, tuple[int, int]]:
         counts[review.category][review.label] += 1
     ordered = sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0]))
     return {cat: (neg, pos) for cat, (neg, pos) in ordered}
-
-
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A plain-text table; columns padded by display width (a CJK character counts as two)."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
-    lines = []
-    for r, row in enumerate(cells):
-        lines.append(
-            "  ".join(
-                v + " " * (w - _width(v)) if i == 0 else " " * (w - _width(v)) + v
-                for i, (v, w) in enumerate(zip(row, widths))
-            ).rstrip()
-        )
-        if r == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 # ----------------------------------------------------------------------------- tokenising

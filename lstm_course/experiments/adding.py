@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.common import KINDS, Table, make_recurrent, markdown_table, single_thread
-from lstm_course.runtime import get_device
+from lstm_course.experiments.common import KINDS, make_recurrent
+from lstm_course.runtime import get_device, single_thread
+from lstm_course.tables import Table, markdown_table
 from lstm_course.torch.training import clipped_step
 
 __all__ = [
@@ -261,7 +262,7 @@ def adding_rows(results: Sequence[AddingResult]) -> list[dict[str, Any]]:
 
 
 def adding_table(results: Sequence[AddingResult]) -> Table:
-    """:func:`adding_rows` as a :class:`~lstm_course.experiments.common.Table`."""
+    """:func:`adding_rows` as a :class:`~lstm_course.tables.Table`."""
     return markdown_table(adding_rows(results), floatfmt="{:.4f}")
 
 

@@ -30,9 +30,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.common import single_thread
 from lstm_course.params import parameter_count
-from lstm_course.runtime import get_device, set_seed
+from lstm_course.runtime import get_device, set_seed, single_thread
 from lstm_course.torch.training import clipped_step
 
 __all__ = [

@@ -1,16 +1,12 @@
-"""Pieces the experiments share: building recurrent layers, the forget-gate bias, threads, tables.
+"""Pieces the experiments share: building recurrent layers, the forget-gate bias, the recurrent radius.
+
+Tables are :mod:`lstm_course.tables`; one CPU thread is :func:`lstm_course.runtime.single_thread`.
 
 Importing this module imports PyTorch.
 """
 
 from __future__ import annotations
 
-import contextlib
-import html
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import numpy as np
 import torch
 from torch import nn
 
@@ -21,9 +17,6 @@ __all__ = [
     "make_recurrent",
     "set_forget_bias",
     "set_recurrent_radius",
-    "single_thread",
-    "Table",
-    "markdown_table",
 ]
 
 KINDS = ("rnn", "lstm", "gru")
@@ -103,61 +96,3 @@ def set_recurrent_radius(module: nn.Module, radius: float) -> nn.Module:
                 scaled = scale_spectral_radius(block, radius)
                 param[start : start + hidden] = torch.as_tensor(scaled, dtype=param.dtype)
     return module
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run PyTorch on one CPU thread inside the ``with`` block, then restore the setting.
-
-    The course's recurrent layers are tiny; on a shared 2-core machine extra intra-op threads
-    only wait for each other (measured: up to 100x slower), so the experiments train on one.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-class Table(str):
-    """A Markdown table (the string itself) that Jupyter and the book also render as an HTML table.
-
-    ``display(table)`` in a notebook shows a real table even where Markdown outputs are not
-    rendered with table support; ``print(table)`` shows the Markdown text.
-    """
-
-    columns: list[str]
-    cells: list[list[str]]
-
-    def __new__(cls, columns: Sequence[str], cells: Sequence[Sequence[str]]) -> Table:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in cells]
-        table = super().__new__(cls, "\n".join(lines))
-        table.columns = list(columns)
-        table.cells = [list(row) for row in cells]
-        return table
-
-    def _repr_markdown_(self) -> str:
-        return str(self)
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in self.cells)
-        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def markdown_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = "{:.3g}"
-) -> Table:
-    """Format ``rows`` (dicts with the same keys) as a :class:`Table`; floats use ``floatfmt``."""
-    if not rows:
-        return Table(list(columns or []), [])
-    columns = list(columns) if columns is not None else list(rows[0])
-
-    def cell(value: Any) -> str:
-        if isinstance(value, (float, np.floating)):
-            return floatfmt.format(float(value))
-        return str(value)
-
-    return Table(columns, [[cell(row[c]) for c in columns] for row in rows])

@@ -21,12 +21,12 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.common import Table, markdown_table, single_thread
-from lstm_course.lm_history import LMHistory
+from lstm_course.lm.history import LMHistory
 from lstm_course.params import parameter_count
-from lstm_course.runtime import get_device, set_seed
+from lstm_course.runtime import get_device, set_seed, single_thread
+from lstm_course.tables import Table, markdown_table
 from lstm_course.torch.lm import RNNLM, build_rnn
-from lstm_course.torch.lm_train import train_lm
+from lstm_course.torch.lm.train import train_lm
 
 __all__ = [
     "settings",
@@ -122,8 +122,10 @@ def scratch_vs_framework(
         out, (h_n, c_n) = module(x, state)
         (out.sin().sum() + h_n.square().sum() + c_n.cos().sum()).backward()
         results.append((out, h_n, c_n, x.grad))
-    diffs = {name: (a - b).abs().max().item() for name, a, b in zip(("output", "h_n", "c_n", "dX"), *results)}
-    grads = zip(convert.lstm_grads(ref), convert.lstm_grads(scratch))
+    diffs = {
+        name: (a - b).abs().max().item() for name, a, b in zip(("output", "h_n", "c_n", "dX"), *results, strict=True)
+    }
+    grads = zip(convert.lstm_grads(ref), convert.lstm_grads(scratch), strict=True)
     diffs["d参数"] = max(float(abs(g1[n] - g2[n]).max()) for g1, g2 in grads for n in convert.LSTM_PARAM_NAMES)
     return diffs
 
@@ -232,7 +234,7 @@ def depth_rows(results: Sequence[DepthResult]) -> list[dict[str, Any]]:
 
 
 def depth_table(results: Sequence[DepthResult]) -> Table:
-    """:func:`depth_rows` as a :class:`~lstm_course.experiments.common.Table`."""
+    """:func:`depth_rows` as a :class:`~lstm_course.tables.Table`."""
     return markdown_table(depth_rows(results), floatfmt="{:.3f}")
 
 

@@ -20,7 +20,9 @@ from torch import nn
 
 from lstm_course.config import by_profile
 from lstm_course.experiments.adding import AddingModel, adding_batch
-from lstm_course.experiments.common import Table, make_recurrent, markdown_table, single_thread
+from lstm_course.experiments.common import make_recurrent
+from lstm_course.runtime import single_thread
+from lstm_course.tables import Table, markdown_table
 
 __all__ = [
     "settings",
@@ -138,7 +140,7 @@ def exploding_rows(results: Mapping[str, ClippingResult]) -> list[dict[str, Any]
 
 
 def exploding_table(results: Mapping[str, ClippingResult]) -> Table:
-    """:func:`exploding_rows` as a :class:`~lstm_course.experiments.common.Table`."""
+    """:func:`exploding_rows` as a :class:`~lstm_course.tables.Table`."""
     return markdown_table(exploding_rows(results), floatfmt="{:.3g}")
 
 

@@ -25,7 +25,9 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.experiments.common import Table, make_recurrent, markdown_table, single_thread
+from lstm_course.experiments.common import make_recurrent
+from lstm_course.runtime import single_thread
+from lstm_course.tables import Table, markdown_table
 
 __all__ = [
     "DISTANCES",
@@ -219,7 +221,7 @@ def flow_rows(curves: Mapping[str, np.ndarray], distances: Sequence[int] = DISTA
 
 
 def flow_table(curves: Mapping[str, np.ndarray], distances: Sequence[int] = DISTANCES) -> Table:
-    """:func:`flow_rows` as a :class:`~lstm_course.experiments.common.Table` (norms in scientific notation)."""
+    """:func:`flow_rows` as a :class:`~lstm_course.tables.Table` (norms in scientific notation)."""
     return markdown_table(flow_rows(curves, distances), floatfmt="{:.2e}")
 
 

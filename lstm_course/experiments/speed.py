@@ -1,14 +1,14 @@
 """Measuring throughput: timing, FLOP counts, the machine's matmul peak, environment, ratios, tables.
 
-This is the one place where the course measures speed; :mod:`lstm_course.experiments.speed_impls`
-defines *what* is measured (one function per implementation) and the ``benchmarks/`` harness at
-the top of the repository only adds a command line and results files around both.
+These are the course's measuring tools; :mod:`lstm_course.experiments.speed_impls` is the table of
+*what* is measured (one builder per implementation), :mod:`lstm_course.experiments.benchmark` the
+run that times a selection of it with these tools, and the ``benchmarks/`` harness at the top of
+the repository only adds a command line and results files around them.
 
 * :func:`time_call` — warm-up calls, then ``repeats`` timed groups of ``number`` calls; the
   median of the groups is what the tables report (robust to a noisy neighbour on a shared machine).
-* :func:`flops_per_token` — the matrix-product FLOPs of one recurrent layer per token:
-  ``2 * G * H * (X + H)`` with ``G`` gates (LSTM 4, GRU 3, RNN 1), so ``8 H (X + H)`` for the LSTM;
-  training counts three times the forward pass (forward, input gradient, weight gradient).
+* the FLOP count of a row is :func:`lstm_course.params.flops_per_token` (``2 G H (X + H)`` per
+  token, ×3 for training), the cost model beside the parameter count it shares the gates with.
 * :func:`matmul_peak_gflops` — dense square float32 matrix products (256–1024), the best of many
   short timings: the ceiling the recurrent layers are compared with.
 * :func:`environment` — device, library versions, thread counts, load average, date.
@@ -28,11 +28,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from lstm_course.tables import Table
+
 __all__ = [
-    "GATES",
     "SCHEMA_VERSION",
     "time_call",
-    "flops_per_token",
     "matmul_gflops",
     "matmul_peak_gflops",
     "blas_threads",
@@ -65,9 +65,7 @@ FUSED_LSTMS = ("torch-fused-lstm", "torch-fused-lstm-cpp", "torch-fused-lstm-com
 #: Our implementations whose time loop is compiled or a graph (the eager rows are the lesson).
 COMPILED_LSTMS = ("torch-fused-lstm-cpp", "torch-fused-lstm-compile", "tf-scratch-lstm-function")
 
-#: Gate blocks per recurrent cell: each is one ``(X + H) × H`` matrix product per token.
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
-#: Version of the results dictionary written by :func:`lstm_course.experiments.speed_impls.run_benchmark`.
+#: Version of the results dictionary written by :func:`lstm_course.experiments.benchmark.run_benchmark`.
 SCHEMA_VERSION = 1
 
 
@@ -100,20 +98,6 @@ def time_call(
             sync()
         seconds.append((time.perf_counter() - start) / number)
     return seconds
-
-
-def flops_per_token(cell: str, input_size: int, hidden_size: int, *, train: bool = False) -> int:
-    """Matrix-product FLOPs of one recurrent layer per token: ``2 G H (X + H)``, ×3 for training.
-
-    ``G`` is the number of gate blocks (:data:`GATES`): the LSTM gives ``8 H (X + H)``.
-    Element-wise work, the output layer and the optimiser are not counted.
-    """
-    if cell not in GATES:
-        raise ValueError(f"cell must be one of {tuple(GATES)}, received {cell!r}")
-    if min(input_size, hidden_size) < 1:
-        raise ValueError(f"sizes must be positive, received input_size={input_size}, hidden_size={hidden_size}")
-    forward = 2 * GATES[cell] * hidden_size * (input_size + hidden_size)
-    return 3 * forward if train else forward
 
 
 def matmul_gflops(
@@ -306,10 +290,8 @@ def _note(row: Mapping[str, Any], results: Mapping[str, Any]) -> str:
     return "；".join(parts)
 
 
-def results_table(results: Mapping[str, Any], *, columns: Sequence[str] | None = None) -> Any:
-    """The rows of a results dict as a :class:`~lstm_course.experiments.common.Table` (Markdown + HTML)."""
-    from lstm_course.experiments.common import Table
-
+def results_table(results: Mapping[str, Any], *, columns: Sequence[str] | None = None) -> Table:
+    """The rows of a results dict as a :class:`~lstm_course.tables.Table` (Markdown + HTML)."""
     columns = list(columns) if columns is not None else list(_COLUMNS)
     unknown = [c for c in columns if c not in _COLUMNS]
     if unknown:
@@ -401,10 +383,8 @@ def targets(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def targets_table(results: Mapping[str, Any]) -> Any:
-    """:func:`targets` as a :class:`~lstm_course.experiments.common.Table`."""
-    from lstm_course.experiments.common import Table
-
+def targets_table(results: Mapping[str, Any]) -> Table:
+    """:func:`targets` as a :class:`~lstm_course.tables.Table`."""
     verdict = {True: "达到", False: "未达到", None: "未测"}
     cells = [
         [t["target"], f"≥ {t['required']:g}", _fmt(t["measured"], ".2f"), verdict[t["met"]], t["detail"]]
@@ -426,7 +406,7 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         f"- versions: {versions}",
         "- threads: " + ", ".join(f"{k} {v}" for k, v in threads.items()),
         f"- load average before / after: {env.get('load_average')} / {results.get('load_average_after')}",
-        f"- configuration: batch {cfg['batch']}, steps {cfg['steps']}, hidden {cfg['hidden']}, "
+        f"- configuration: batch {cfg['batch']}, steps {cfg['steps']}, hidden {cfg['hidden_size']}, "
         f"vocabulary {cfg['vocab']} (one-hot input), warm-up {cfg['warmup']} steps, "
         f"{cfg.get('rounds', 1)} interleaved rounds × {cfg['repeats']} timed groups × {cfg['number']} steps, "
         "median group reported",

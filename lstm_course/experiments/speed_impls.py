@@ -1,4 +1,4 @@
-"""What the throughput benchmark measures: one builder per implementation, and the run itself.
+"""What the throughput benchmark measures: the table of implementations, one builder per row.
 
 Every implementation trains the same character language model of the Time Machine (one-hot
 input of the vocabulary, one recurrent layer, a linear output layer; d2l's setting B=32, T=35,
@@ -10,12 +10,9 @@ H=256 by default) and is timed on two jobs:
 
 :data:`IMPLS` lists them, in the order of the table; a builder returns a :class:`Runner` or
 raises :class:`Unavailable` (e.g. a module that does not exist yet, or d2l not installed), which
-the table shows as a skipped row instead of failing the run.  :func:`run_benchmark` measures a
-selection and returns a JSON-serialisable results dict (see :mod:`lstm_course.experiments.speed`
-for the timing, the FLOP count, the peak and the table).
-
-Threads: unless told otherwise everything runs on **one** thread (PyTorch, TensorFlow intra- and
-inter-op, OpenBLAS); on a small shared machine more threads make the numbers erratic.
+the table shows as a skipped row instead of failing the run.  Nothing here times anything: the
+run (build, interleaved rounds, tokens/s) is :mod:`lstm_course.experiments.benchmark`, the
+timing, peak and rendered table :mod:`lstm_course.experiments.speed`.
 
 Devices: a table holds **one** device, ``config.device``, and every row records the device it
 ran on (``row["device"]``, read back from where its weights live) and the kernel that computes
@@ -39,29 +36,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import itertools
-import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lstm_course.config import by_profile
-from lstm_course.experiments.speed import (
-    SCHEMA_VERSION,
-    add_ratios,
-    blas_threads,
-    device_slug,
-    environment,
-    flops_per_token,
-    matmul_peak_gflops,
-    time_call,
-)
+from lstm_course.experiments.speed import device_slug
 
 __all__ = [
-    "TIMING",
     "BenchConfig",
     "Data",
     "Runner",
@@ -70,13 +55,8 @@ __all__ = [
     "IMPLS",
     "IMPL_IDS",
     "QUICK_IDS",
-    "default_config",
+    "select",
     "load_batches",
-    "measure",
-    "measure_rows",
-    "run_benchmark",
-    "with_sizes",
-    "sweep",
     "keras_lstm_kernel",
 ]
 
@@ -86,10 +66,11 @@ class BenchConfig:
     """Sizes and timing settings of one benchmark run.
 
     Attributes:
-        batch, steps, hidden: minibatch ``(batch, steps)`` and hidden units ``H``.
+        batch, steps, hidden_size: minibatch ``(batch, steps)`` and hidden units ``H``.
         warmup: untimed calls before timing (the first ones trace or compile).
         repeats, number: timed groups per round and steps per group; the median group is reported.
-        rounds: rounds over all implementations (interleaved, see :func:`measure_rows`).
+        rounds: rounds over all implementations (interleaved, see
+            :func:`lstm_course.experiments.benchmark.measure_rows`).
         threads: CPU threads for PyTorch, TensorFlow (intra and inter op) and OpenBLAS.
         device: the device of the whole table (``'cpu'``, ``'cuda'``): PyTorch and TensorFlow
             rows run there (the NumPy row only on the CPU).
@@ -98,7 +79,7 @@ class BenchConfig:
 
     batch: int = 32
     steps: int = 35
-    hidden: int = 256
+    hidden_size: int = 256
     warmup: int = 2
     repeats: int = 3
     number: int = 3
@@ -108,22 +89,12 @@ class BenchConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("batch", "steps", "hidden", "repeats", "number", "rounds", "threads"):
+        for name in ("batch", "steps", "hidden_size", "repeats", "number", "rounds", "threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive int, received {value!r}")
         if not isinstance(self.warmup, int) or self.warmup < 0:
             raise ValueError(f"warmup must be an int >= 0, received {self.warmup!r}")
-
-
-#: Timing settings of the two run profiles (the sizes are d2l's in both).
-TIMING = {"quick": dict(warmup=1, repeats=3, number=1, rounds=1), "full": dict(warmup=2, repeats=3, number=3, rounds=3)}
-
-
-def default_config(profile: str | None = None, **overrides: Any) -> BenchConfig:
-    """The d2l configuration with the timing of ``profile`` (default: the active profile)."""
-    timing = TIMING[profile] if profile is not None else by_profile(quick=TIMING["quick"], full=TIMING["full"])
-    return BenchConfig(**{**timing, **overrides})
 
 
 class Unavailable(Exception):
@@ -194,7 +165,7 @@ def _build_numpy_lstm(config: BenchConfig, data: Data) -> Runner:
 
     if device_slug(config.device) != "cpu":
         raise Unavailable(f"NumPy runs on the CPU only; this table is for {config.device}")
-    V, H = data.vocab_size, config.hidden
+    V, H = data.vocab_size, config.hidden_size
     rng = np.random.default_rng(config.seed)
     params = init_lstm_params(V, H, rng=rng, dtype=np.float32)
     bound = 1.0 / np.sqrt(H)
@@ -252,7 +223,7 @@ def _torch_runner(
 
     device = torch.device(config.device)
     torch.manual_seed(config.seed)
-    model = RNNLM(make_rnn(data.vocab_size, config.hidden), data.vocab_size).to(device)
+    model = RNNLM(make_rnn(data.vocab_size, config.hidden_size), data.vocab_size).to(device)
     params = list(model.parameters())
     optimizer = torch.optim.SGD(params, lr=1.0)
     batches = data.cycle(lambda a: torch.as_tensor(a, device=device))
@@ -446,7 +417,7 @@ def _tf_runner(model: Any, config: BenchConfig, data: Data, *, compiled: bool) -
             loss = lm_loss_tf(logits, Y)
         grads = tape.gradient(loss, variables)
         grads, _ = tf.clip_by_global_norm(grads, 1.0)
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
     def forward(X):
@@ -478,7 +449,10 @@ def _build_tf_scratch(compiled: bool) -> Callable[[BenchConfig, Data], Runner]:
         from lstm_course.tf.lm import ScratchLM
 
         return _tf_runner(
-            ScratchLM(data.vocab_size, config.hidden, seed=config.seed, init="uniform"), config, data, compiled=compiled
+            ScratchLM(data.vocab_size, config.hidden_size, seed=config.seed, init="uniform"),
+            config,
+            data,
+            compiled=compiled,
         )
 
     return build
@@ -491,7 +465,7 @@ def _build_keras(config: BenchConfig, data: Data) -> Runner:
     from lstm_course.tf.lm import KerasLM
 
     keras.utils.set_random_seed(config.seed)
-    return _tf_runner(KerasLM(data.vocab_size, config.hidden, rnn="keras"), config, data, compiled=True)
+    return _tf_runner(KerasLM(data.vocab_size, config.hidden_size, rnn="keras"), config, data, compiled=True)
 
 
 # ----------------------------------------------------------------------------- d2l (the peer)
@@ -508,8 +482,8 @@ def _d2l_lstm_scratch(d2l: Any, tf: Any) -> type:
             super().__init__()
             self.save_hyperparameters()
             init_weight = lambda *shape: tf.Variable(tf.random.normal(shape) * sigma)  # noqa: E731
-            triple = lambda: (
-                init_weight(num_inputs, num_hiddens),  # noqa: E731
+            triple = lambda: (  # noqa: E731
+                init_weight(num_inputs, num_hiddens),
                 init_weight(num_hiddens, num_hiddens),
                 tf.Variable(tf.zeros(num_hiddens)),
             )
@@ -527,9 +501,9 @@ def _d2l_lstm_scratch(d2l: Any, tf: Any) -> type:
                 H, C = H_C
             outputs = []
             for X in inputs:
-                I = tf.sigmoid(tf.matmul(X, self.W_xi) + tf.matmul(H, self.W_hi) + self.b_i)
+                I = tf.sigmoid(tf.matmul(X, self.W_xi) + tf.matmul(H, self.W_hi) + self.b_i)  # noqa: E741 - d2l's names
                 F = tf.sigmoid(tf.matmul(X, self.W_xf) + tf.matmul(H, self.W_hf) + self.b_f)
-                O = tf.sigmoid(tf.matmul(X, self.W_xo) + tf.matmul(H, self.W_ho) + self.b_o)
+                O = tf.sigmoid(tf.matmul(X, self.W_xo) + tf.matmul(H, self.W_ho) + self.b_o)  # noqa: E741 - d2l's names
                 C_tilde = tf.tanh(tf.matmul(X, self.W_xc) + tf.matmul(H, self.W_hc) + self.b_c)
                 C = F * C + I * C_tilde
                 H = O * tf.tanh(C)
@@ -548,7 +522,7 @@ def _build_d2l(config: BenchConfig, data: Data) -> Runner:
         raise Unavailable(f"d2l (TensorFlow flavour) cannot be imported ({type(exc).__name__}: {exc})") from None
     tf.random.set_seed(config.seed)
     with tf.device(where):
-        lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=data.vocab_size, num_hiddens=config.hidden)
+        lstm = _d2l_lstm_scratch(d2l, tf)(num_inputs=data.vocab_size, num_hiddens=config.hidden_size)
         model = d2l.RNNLMScratch(lstm, vocab_size=data.vocab_size, lr=4.0)  # d2l's §10.1 uses lr=4
     optimizer = model.configure_optimizers()
     trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
@@ -568,7 +542,7 @@ def _build_d2l(config: BenchConfig, data: Data) -> Runner:
             loss = d2l.Classifier.loss(model, model(X), Y)  # Keras 3 hides the method; call it directly
         grads = tape.gradient(loss, variables)
         grads = trainer.clip_gradients(trainer.gradient_clip_val, grads)
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
         float(loss)
 
     def infer() -> None:
@@ -665,234 +639,11 @@ QUICK_IDS = tuple(impl.id for impl in IMPLS if not impl.slow)
 _BY_ID = {impl.id: impl for impl in IMPLS}
 
 
-def _select(ids: Sequence[str] | None) -> list[Impl]:
+def select(ids: Sequence[str] | None) -> list[Impl]:
+    """The rows named by ``ids`` in table order (all of them for ``None``); unknown ids raise."""
     if ids is None:
         return list(IMPLS)
     unknown = [i for i in ids if i not in _BY_ID]
     if unknown:
         raise ValueError(f"unknown implementation ids {unknown}; known: {list(IMPL_IDS)}")
     return [impl for impl in IMPLS if impl.id in set(ids)]
-
-
-def _first_line(exc: BaseException) -> str:
-    """``Type: message`` in one line; for TensorFlow's "in user code:" traces, the final line."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = (lines[-1] if lines[0].endswith(":") else lines[0]) if lines else ""
-    return f"{type(exc).__name__}: {text[:200]}"
-
-
-def _build(impl: Impl, config: BenchConfig, data: Data) -> tuple[dict[str, Any], Runner | None]:
-    """The row's identity and its runner, or a ``skipped``/``failed`` row and ``None``."""
-    row: dict[str, Any] = {
-        "id": impl.id,
-        "label": impl.label,
-        "framework": impl.framework,
-        "cell": impl.cell,
-        "baseline": impl.baseline,
-        "device": str(config.device),
-    }
-    try:
-        runner = impl.build(config, data)
-        row.update(device=runner.device, kernel=runner.kernel)
-        if device_slug(runner.device) != device_slug(config.device):
-            return {
-                **row,
-                "status": "failed",
-                "reason": f"ran on {runner.device}, but this table is for {config.device}: one table, one device",
-            }, None
-        return row, runner
-    except Unavailable as exc:
-        return {**row, "status": "skipped", "reason": f"not available: {exc}"}, None
-    except Exception as exc:  # noqa: BLE001 - a row that breaks is reported, the run goes on
-        return {**row, "status": "failed", "reason": _first_line(exc)}, None
-
-
-def _time_round(row: dict[str, Any], runner: Runner, config: BenchConfig, *, first: bool) -> bool:
-    """Add one round of timed groups to ``row``; on an error mark it failed and return False."""
-    timing = dict(warmup=config.warmup if first else 0, repeats=config.repeats, number=config.number, sync=runner.sync)
-    try:
-        for mode, fn in (("train", runner.train), ("infer", runner.infer)):
-            row.setdefault(f"{mode}_seconds", []).extend(time_call(fn, **timing))
-    except Exception as exc:  # noqa: BLE001
-        for mode in ("train", "infer"):
-            row.pop(f"{mode}_seconds", None)
-        row.update(status="failed", reason=_first_line(exc))
-        return False
-    return True
-
-
-def _finish(row: dict[str, Any], runner: Runner, config: BenchConfig, data: Data) -> dict[str, Any]:
-    tokens = config.batch * config.steps
-    row.update(status="ok", note=runner.note)
-    for mode in ("train", "infer"):
-        row[f"{mode}_tokens_per_s"] = tokens / statistics.median(row[f"{mode}_seconds"])
-        flops = flops_per_token(row["cell"], data.vocab_size, config.hidden, train=mode == "train")
-        row[f"{mode}_gflops"] = row[f"{mode}_tokens_per_s"] * flops / 1e9
-    return row
-
-
-def measure(impl: Impl, config: BenchConfig, data: Data) -> dict[str, Any]:
-    """Build and time one implementation; returns its row (``status`` ``ok``/``skipped``/``failed``).
-
-    ``config.rounds`` rounds of ``config.repeats`` timed groups of ``config.number`` steps each,
-    after ``config.warmup`` untimed steps; tokens/s come from the median group.
-    """
-    row, runner = _build(impl, config, data)
-    if runner is None:
-        return row
-    for k in range(config.rounds):
-        if not _time_round(row, runner, config, first=k == 0):
-            return row
-    return _finish(row, runner, config, data)
-
-
-@contextlib.contextmanager
-def _threads(n: int) -> Iterator[None]:
-    import torch
-
-    previous_torch, previous_blas = torch.get_num_threads(), blas_threads()
-    torch.set_num_threads(n)
-    blas_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous_torch)
-        if previous_blas is not None:
-            blas_threads(previous_blas)
-
-
-def measure_rows(
-    ids: Sequence[str] | None,
-    config: BenchConfig,
-    *,
-    data: Data | None = None,
-    peak_gflops: float | None = None,
-    progress: bool = False,
-) -> list[dict[str, Any]]:
-    """Measure the named implementations (all when ``ids`` is ``None``) under ``config.threads``.
-
-    Every implementation is built first; then ``config.rounds`` rounds time each of them in turn,
-    so that a busy moment on a shared machine spreads over all rows instead of hitting one.
-    With ``peak_gflops`` the rows also get ``*_peak_fraction``; ratios are filled by
-    :func:`~lstm_course.experiments.speed.add_ratios` over the rows measured here.
-    """
-    impls = _select(ids)
-    data = data or load_batches(config)
-    with _threads(config.threads):
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(impls) * (1 + config.rounds), desc="基准测试", unit="项")
-        built = []
-        for impl in impls:
-            if bar is not None:
-                bar.set_postfix_str(f"构建 {impl.id}")
-            built.append(_build(impl, config, data))
-            if bar is not None:
-                bar.update()
-        for k in range(config.rounds):
-            for row, runner in built:
-                if bar is not None:
-                    bar.set_postfix_str(f"第 {k + 1} 轮 {row['id']}")
-                if runner is not None and row.get("status") != "failed":
-                    _time_round(row, runner, config, first=k == 0)
-                if bar is not None:
-                    bar.update()
-        if bar is not None:
-            bar.close()
-    rows = [
-        row if runner is None or row.get("status") == "failed" else _finish(row, runner, config, data)
-        for row, runner in built
-    ]
-    if peak_gflops:
-        for row in rows:
-            if row["status"] == "ok":
-                for mode in ("train", "infer"):
-                    row[f"{mode}_peak_fraction"] = row[f"{mode}_gflops"] / peak_gflops
-    return add_ratios(rows)
-
-
-def _tf_threads() -> dict[str, Any]:
-    import sys
-
-    if "tensorflow" not in sys.modules:
-        return {}
-    tf = sys.modules["tensorflow"]
-    # 0 means "TensorFlow's default" (all cores), i.e. the pin could not be applied.
-    return {
-        "tensorflow_intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-        "tensorflow_inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-    }
-
-
-def run_benchmark(
-    config: BenchConfig | None = None, ids: Sequence[str] | None = None, *, progress: bool = False
-) -> dict[str, Any]:
-    """Measure the peak and the selected rows; return a JSON-serialisable results dict.
-
-    Keys: ``schema``, ``environment`` (device, versions, load, date), ``threads``, ``config``,
-    ``peak`` (``gflops``, ``how``), ``rows`` (one dict per implementation, in table order) and
-    ``load_average_after``.
-    """
-    import torch
-
-    config = config or default_config()
-    env = environment(config.device)
-    data = load_batches(config)
-    with _threads(config.threads):
-        peak = matmul_peak_gflops(device=config.device)
-        threads = {"torch": torch.get_num_threads(), "blas": blas_threads()}
-    rows = measure_rows(ids, config, data=data, peak_gflops=None, progress=progress)
-    with _threads(config.threads):  # measured again afterwards; the better of the two is the peak
-        peak_after = matmul_peak_gflops(device=config.device)
-    peaks = [peak, peak_after]
-    peak = max(peaks)
-    for row in rows:
-        if row["status"] == "ok":
-            for mode in ("train", "infer"):
-                row[f"{mode}_peak_fraction"] = row[f"{mode}_gflops"] / peak
-    threads.update(_tf_threads())
-    frameworks = ("numpy", "torch", "tensorflow", "keras", "d2l", "lstm_course")
-    env["versions"] = environment(config.device, frameworks=frameworks)["versions"]
-    env["versions"] = {k: v for k, v in env["versions"].items() if v is not None}
-    return {
-        "schema": SCHEMA_VERSION,
-        "environment": env,
-        "threads": threads,
-        "config": {**asdict(config), "vocab": data.vocab_size, "tokens_per_step": config.batch * config.steps},
-        "peak": {
-            "gflops": peak,
-            "before_after": peaks,
-            "how": f"torch.mm float32, square 256/512/1024, on {config.device}, {threads['torch']} "
-            "thread(s): fastest of 30 short groups per size, best size, measured before and "
-            "after the rows (the higher)",
-        },
-        "rows": rows,
-        "load_average_after": environment(config.device, frameworks=())["load_average"],
-    }
-
-
-def with_sizes(config: BenchConfig, **sizes: int) -> BenchConfig:
-    """``config`` with other ``batch``/``steps``/``hidden`` (for sweeps)."""
-    return replace(config, **sizes)
-
-
-def sweep(
-    ids: Sequence[str], config: BenchConfig, *, peak_gflops: float | None = None, **sizes: Sequence[int]
-) -> dict[str, dict[str, list[float | None]]]:
-    """Training tokens/s and peak fraction of each row at each value of one swept size.
-
-    ``sweep(ids, config, batch=(4, 16, 64))`` measures the rows at every batch size (the other
-    sizes from ``config``) and returns ``{row id: {"tokens": [...], "fraction": [...]}}``, one
-    entry per value (``None`` for a row that was not measured; ``fraction`` needs ``peak_gflops``).
-    """
-    if len(sizes) != 1:
-        raise ValueError(f"sweep one size at a time (batch=, steps= or hidden=), received {sorted(sizes)}")
-    ((name, values),) = sizes.items()
-    out: dict[str, dict[str, list[float | None]]] = {i: {"tokens": [], "fraction": []} for i in ids}
-    for value in values:
-        for row in measure_rows(ids, with_sizes(config, **{name: value}), peak_gflops=peak_gflops):
-            out[row["id"]]["tokens"].append(row.get("train_tokens_per_s"))
-            out[row["id"]]["fraction"].append(row.get("train_peak_fraction"))
-    return out

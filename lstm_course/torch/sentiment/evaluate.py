@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from lstm_course.data.reviews import LABEL_NAMES, EncodedReviews, format_table
+from lstm_course.data.reviews import LABEL_NAMES, EncodedReviews
+from lstm_course.tables import format_table
 
 DEFAULT_LENGTH_EDGES = (10, 20, 40, 80, 160)
 

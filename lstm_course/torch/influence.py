@@ -3,7 +3,8 @@
 For a unidirectional network ``y_t`` depends on ``x_0..x_t`` only (the matrix is lower
 triangular: exact zeros above the diagonal); for a bidirectional one on every ``x_s``.  Used by
 chapter 6 to picture the leak of a bidirectional language model (the target of position ``t``
-is the input at ``t+1``) and by the self-check :func:`lstm_course.check.deep.receptive_field`.
+is the input at ``t+1``) and by the self-check :func:`lstm_course.check.deep.receptive_field`
+(which is why it lives in the library and not with the experiments).
 
 Importing this module imports PyTorch.
 """
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstm_course.experiments.common import single_thread
+from lstm_course.runtime import single_thread
 
 __all__ = ["influence_matrix", "visible_inputs"]
 
