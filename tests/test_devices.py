@@ -28,7 +28,8 @@ from torch.utils._pytree import tree_flatten
 
 import lstm_course
 from lstm_course import runtime
-from lstm_course.data.reviews import TokenizerConfig, build_vocab, encode
+from lstm_course.data.review_tokens import TokenizerConfig
+from lstm_course.data.reviews import build_vocab, encode
 from lstm_course.data.vocab import Vocab
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -337,7 +337,7 @@ def test_6_the_token_cache_is_optional(tmp_path, capsys, monkeypatch, reviews_cs
     a_file = tmp_path / "cache"
     a_file.write_text("x")
     monkeypatch.setenv("XDG_CACHE_HOME", str(a_file))
-    monkeypatch.setattr("lstm_course.data.reviews._warned_cache_folders", set())
+    monkeypatch.setattr("lstm_course.data.review_tokens._warned_cache_folders", set())
     threads = torch.get_num_threads()
     args = ["sentiment", "train", "--data", str(reviews_csv), *SENTIMENT_TINY]
     args[args.index("char")] = "word"  # jieba: the tokens would be cached

@@ -1,4 +1,4 @@
-"""lstm_course.data.reviews: reading, cleaning, splitting, tokenising (with its cache), encoding."""
+"""lstm_course.data.reviews: reading, cleaning, splitting, encoding (tokenising: tests/test_review_tokens.py)."""
 
 from __future__ import annotations
 
@@ -97,54 +97,6 @@ def test_stratified_subset_keeps_proportions():
 def test_category_counts():
     rows = [R.Review("书籍", 1, "a"), R.Review("书籍", 0, "b"), R.Review("书籍", 1, "c"), R.Review("蒙牛", 0, "d")]
     assert R.category_counts(rows) == {"书籍": (1, 2), "蒙牛": (1, 0)}  # the table: tests/test_tables.py
-
-
-def test_char_and_word_tokenizers():
-    char = R.ReviewTokenizer(R.TokenizerConfig("char"))
-    assert char("好 用！ＯＫ") == ["好", "用", "!", "o", "k"]  # NFKC + lower case, no whitespace
-    assert R.ReviewTokenizer(R.TokenizerConfig("char", nfkc=False))("ＯＫ") == ["Ｏ", "Ｋ"]
-    word = R.ReviewTokenizer(R.TokenizerConfig("word"))
-    tokens = word("这款手机真的太好用了")
-    assert "手机" in tokens and "".join(tokens) == "这款手机真的太好用了"
-    with pytest.raises(ValueError, match="kind"):
-        R.TokenizerConfig("bpe")
-
-
-def test_user_dictionary_changes_segmentation(tmp_path):
-    text = "这个蓝牙耳机降噪效果一流"
-    plain = R.ReviewTokenizer(R.TokenizerConfig("word"))(text)
-    user = tmp_path / "dict.txt"
-    user.write_text("降噪效果一流 1000\n", encoding="utf-8")
-    custom = R.ReviewTokenizer(R.TokenizerConfig("word", user_dict=str(user)))(text)
-    assert "降噪效果一流" in custom and "降噪效果一流" not in plain
-    assert R.ReviewTokenizer(R.TokenizerConfig("word"))(text) == plain  # no leak into other tokenizers
-
-
-def test_jieba_cache_is_reused_and_keyed(tmp_path, monkeypatch):
-    texts = ["物流很快，质量很好", "完全不值这个价", "一般般吧"]
-    first = R.ReviewTokenizer(R.TokenizerConfig("word"))
-    tokens = first.tokenize_many(texts)
-    path = first.cache_path(texts)
-    assert path.is_file() and str(path).startswith(str(tmp_path / "xdg"))
-    second = R.ReviewTokenizer(R.TokenizerConfig("word"))
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("jieba ran although the tokens were cached")
-
-    monkeypatch.setattr(R.ReviewTokenizer, "__call__", refuse)
-    assert second.tokenize_many(texts) == tokens  # served from the cache
-    monkeypatch.undo()
-    # the key depends on the texts, the settings and the user dictionary's content
-    assert first.cache_path(texts[:2]) != path
-    assert R.ReviewTokenizer(R.TokenizerConfig("word", hmm=False)).cache_path(texts) != path
-    user = tmp_path / "dict.txt"
-    user.write_text("一般般 10\n", encoding="utf-8")
-    key1 = R.ReviewTokenizer(R.TokenizerConfig("word", user_dict=str(user))).cache_path(texts)
-    user.write_text("一般般 20\n", encoding="utf-8")
-    key2 = R.ReviewTokenizer(R.TokenizerConfig("word", user_dict=str(user))).cache_path(texts)
-    assert key1 != key2
-    path.write_text("[[", encoding="utf-8")  # a damaged cache is recomputed, not trusted
-    assert R.ReviewTokenizer(R.TokenizerConfig("word")).tokenize_many(texts) == tokens
 
 
 def test_vocab_from_training_tokens_and_encoding():

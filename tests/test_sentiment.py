@@ -11,6 +11,7 @@ import torch
 from sentiment_fixtures import synthetic_rows
 
 from lstm_course.data import reviews as R
+from lstm_course.data.review_tokens import TokenizerConfig
 from lstm_course.torch import sentiment as S
 
 
@@ -86,7 +87,7 @@ def _prepared(tmp_path, kind="char", n=360):
     from sentiment_fixtures import write_csv
 
     source = write_csv(tmp_path / "reviews.csv", synthetic_rows(n))
-    settings = S.DataSettings(tokenizer=R.TokenizerConfig(kind), max_len=40, min_freq=1, source=str(source))
+    settings = S.DataSettings(tokenizer=TokenizerConfig(kind), max_len=40, min_freq=1, source=str(source))
     return S.prepare_data(settings)
 
 
@@ -108,6 +109,27 @@ def test_training_learns_and_keeps_the_best_validation_epoch(trained):
     _, acc, _ = S.loss_and_accuracy(net, data.valid)
     assert acc == history.best_valid_acc  # the kept weights are those of the best validation epoch
     assert S.evaluate(net, data.test).accuracy >= 0.85
+
+
+def test_inference_is_batched_in_data_order_without_dropout(trained):
+    data, net, _ = trained
+    net.train()  # dropout on: inference must switch it off and switch training back on after
+    logits = S.predict_logits(net, data.test, batch_size=7)
+    assert net.training and logits.shape == (len(data.test),)
+    net.eval()
+    with torch.no_grad():
+        alone = [net(torch.from_numpy(ids)[:, None], torch.tensor([len(ids)])).item() for ids in data.test.ids[:6]]
+    np.testing.assert_allclose(logits[:6], alone, rtol=1e-5, atol=1e-6)
+    probs = S.positive_probabilities(net, data.test)
+    np.testing.assert_allclose(probs, 1 / (1 + np.exp(-logits.astype(np.float64))), rtol=1e-6)
+    assert S.predict_logits(net, data.test.subset([])).shape == (0,)
+    loss, acc, same = S.loss_and_accuracy(net, data.test)
+    np.testing.assert_array_equal(same, probs)
+    assert acc == S.evaluate(net, data.test).accuracy and 0 < loss < 1
+    unlabelled = data.test.subset(range(3))
+    unlabelled.labels = np.full(3, -1)
+    loss, acc, _ = S.loss_and_accuracy(net, unlabelled)
+    assert np.isnan(loss) and np.isnan(acc)
 
 
 def test_selection_uses_validation_not_training_loss(tmp_path):
@@ -241,17 +263,22 @@ def test_predictor_edge_cases(trained):
     data, net, _ = trained
     predictor = S.SentimentPredictor(net, data.vocab, data.settings.tokenizer, max_len=12, device="cpu")
     results = predictor.predict(["这个真的好推荐", "东西差失望", "好"])
-    assert [label for label, _ in results] == ["正面", "负面", "正面"]
-    assert all(0.5 <= p <= 1 for _, p in results)
+    assert [r.label for r in results] == ["正面", "负面", "正面"]
+    assert all(0.5 <= r.probability <= 1 and not r.all_unknown for r in results)
+    assert [r.p_positive for r in results] == predictor.predict_proba(["这个真的好推荐", "东西差失望", "好"]).tolist()
+    assert results[1].probability == pytest.approx(1 - results[1].p_positive)
     assert predictor.predict("质量好") == predictor.predict(["质量好"])
+    assert predictor.predict([]) == [] and predictor.predict_proba([]).shape == (0,)
     for bad in ["", "  \n\t\u3000", "\ufeff"]:
         with pytest.raises(ValueError, match="empty or only whitespace"):
             predictor.predict(["好", bad])
     with pytest.raises(TypeError):
         predictor.predict([None])
-    with pytest.warns(S.UnknownTokensWarning, match="none of its 3 tokens"):
-        ((label, prob),) = predictor.predict(["𠀀𠀁𠀂"])
-    assert label in R.LABEL_NAMES and 0.5 <= prob <= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the flag travels in the result, not as a warning
+        unknown, known = predictor.predict(["𠀀𠀁𠀂", "好𠀀"])
+    assert unknown.all_unknown and not known.all_unknown
+    assert unknown.label in R.LABEL_NAMES and 0.5 <= unknown.probability <= 1
     long = "好" * 3 + "差" * 20000  # truncated to max_len=12 tokens: only the first 12 are seen
     assert predictor.predict_proba([long])[0] == pytest.approx(predictor.predict_proba(["好" * 3 + "差" * 9])[0])
 
@@ -270,6 +297,12 @@ def test_ensemble_averages_members_on_the_same_reviews(trained, tmp_path):
     ]
     texts = ["这个真的好推荐", "东西差失望"]
     expected = (members[0].predict_proba(texts) + members[1].predict_proba(texts)) / 2
-    np.testing.assert_allclose(S.SentimentEnsemble(members).predict_proba(texts), expected)
-    with pytest.warns(S.UnknownTokensWarning, match="no member"):
-        S.SentimentEnsemble(members).predict(["𠀀"])
+    ensemble = S.SentimentEnsemble(members)
+    np.testing.assert_allclose(ensemble.predict_proba(texts), expected)
+    np.testing.assert_allclose([p.p_positive for p in ensemble.predict(texts)], expected)
+    assert ensemble.predict(["𠀀"])[0].all_unknown
+    # jieba keeps "推荐" whole, a word the character vocabulary lacks: all unknown to that member
+    # alone, but not to an ensemble with a member that reads its characters
+    words = S.SentimentPredictor(other, data.vocab, TokenizerConfig("word"), max_len=40, device="cpu")
+    assert words.predict(["推荐"])[0].all_unknown and not members[0].predict(["推荐"])[0].all_unknown
+    assert not S.SentimentEnsemble([members[0], words]).predict(["推荐"])[0].all_unknown

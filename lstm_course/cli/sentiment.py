@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import sys
-import warnings
 from pathlib import Path
 
 from lstm_course.cli import UsageError, ensure_writable
@@ -127,7 +126,7 @@ def check_input_file(option: str, value: str) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from lstm_course.data.reviews import TokenizerConfig
+    from lstm_course.data.review_tokens import TokenizerConfig
 
     profile()  # an unknown LSTM_COURSE_PROFILE is one line here, as in `lm train`
     if args.user_dict and args.tokenizer != "word":
@@ -206,18 +205,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoint_paths(paths: list[str] | None) -> list[Path]:
+    """The ``--checkpoint`` files (default: the course cache's), each an existing file."""
+    from lstm_course.torch.sentiment import default_checkpoint
+
+    found = [Path(p) if p else default_checkpoint() for p in (paths or [None])]
+    for path in found:
+        if not path.is_file():
+            raise UsageError(
+                f"no model at {path}; train one with `lstm-course sentiment train` or pass --checkpoint PATH"
+            )
+    return found
+
+
 def _load_all(paths: list[str] | None) -> list:
-    return [_load(p) for p in (paths or [None])]
-
-
-def _load(path: str | None):
     from lstm_course.torch import sentiment as S
 
-    path = Path(path) if path else S.default_checkpoint()
-    if not path.is_file():
-        raise UsageError(f"no model at {path}; train one with `lstm-course sentiment train` or pass --checkpoint PATH")
     try:
-        return S.load_checkpoint(path)
+        return [S.load_checkpoint(path) for path in _checkpoint_paths(paths)]
+    except S.CheckpointError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _predictor(paths: list[str] | None):
+    """A :class:`SentimentPredictor` for one checkpoint, a :class:`SentimentEnsemble` for several (on the CPU)."""
+    from lstm_course.torch import sentiment as S
+
+    found = _checkpoint_paths(paths)
+    try:
+        if len(found) == 1:
+            return S.SentimentPredictor.from_checkpoint(found[0], device="cpu")
+        return S.SentimentEnsemble.from_checkpoints(found, device="cpu")
     except S.CheckpointError as exc:
         raise UsageError(str(exc)) from None
 
@@ -264,8 +282,6 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from lstm_course.torch import sentiment as S
-
     if args.file and args.texts:
         raise UsageError("give either texts or --file, not both")
     if args.file:
@@ -277,37 +293,20 @@ def _predict(args: argparse.Namespace) -> int:
     for i, text in enumerate(args.texts, 1):
         if not text.strip():
             raise UsageError(f"text {i} is empty; give a review to classify")
-    members = [
-        S.SentimentPredictor(c.model, c.vocab, c.tokenizer, max_len=c.max_len, device="cpu")
-        for c in _load_all(args.checkpoint)
-    ]
-    predictor = members[0] if len(members) == 1 else S.SentimentEnsemble(members)
+    predictor = _predictor(args.checkpoint)
     if args.file:
         return _predict_file(predictor, Path(args.file), args.out)
     if args.texts:
-        for text, (label, prob, note) in zip(args.texts, _classify(predictor, args.texts), strict=True):
-            print(_format(label, prob, note, text))
+        for text, prediction in zip(args.texts, predictor.predict(args.texts), strict=True):
+            print(_format(prediction, text))
         return 0
     return _interactive(predictor)
 
 
-def _classify(predictor, texts: list[str]) -> list[tuple[str, float, str]]:
-    """Predict texts; each result carries a note when all of its tokens were unknown."""
-    from lstm_course.torch.sentiment import UnknownTokensWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UnknownTokensWarning)
-        results = predictor.predict(texts)
-    unknown = {w.message.index for w in caught if isinstance(w.message, UnknownTokensWarning)}
-    return [
-        (label, prob, "所有词元都不在词表中，结果不可靠" if i in unknown else "")
-        for i, (label, prob) in enumerate(results)
-    ]
-
-
-def _format(label: str, prob: float, note: str, text: str) -> str:
-    line = f"{label}  置信度 {prob:.3f}  {_short(text, 40)}"
-    return f"{line}  （注意：{note}）" if note else line
+def _format(prediction, text: str) -> str:
+    """One line: label, confidence, the text, and a note when every token was unknown."""
+    line = f"{prediction.label}  置信度 {prediction.probability:.3f}  {_short(text, 40)}"
+    return f"{line}  （注意：所有词元都不在词表中，结果不可靠）" if prediction.all_unknown else line
 
 
 def _short(text: str, width: int) -> str:
@@ -329,8 +328,8 @@ def _interactive(predictor) -> int:
         if not stripped:
             print("（请输入评论文字；输入 q 退出）", flush=True)
             continue
-        label, prob, note = _classify(predictor, [stripped])[0]
-        print(_format(label, prob, note, stripped), flush=True)
+        (prediction,) = predictor.predict([stripped])
+        print(_format(prediction, stripped), flush=True)
 
 
 def _predict_file(predictor, path: Path, out: str) -> int:
@@ -363,8 +362,10 @@ def _predict_file(predictor, path: Path, out: str) -> int:
                 texts.append(row["text"])
                 positions.append(len(rows))
         rows.append(row)
-    for pos, (label, prob, note) in zip(positions, _classify(predictor, texts) if texts else [], strict=True):
-        rows[pos].update(label=label, probability=f"{prob:.4f}", note="all tokens unknown" if note else "")
+    for pos, p in zip(positions, predictor.predict(texts) if texts else [], strict=True):
+        rows[pos].update(
+            label=p.label, probability=f"{p.probability:.4f}", note="all tokens unknown" if p.all_unknown else ""
+        )
     _write_csv(rows, out)
     if out != "-":
         print(

@@ -1,13 +1,16 @@
 """Chapter 7: sentiment classification of Chinese product reviews with an LSTM/BiLSTM.
 
 Modules, one job each: :mod:`.model` (the network), :mod:`.batching` (bucketed, padded batches),
-:mod:`.train` (``fit``), :mod:`.evaluate` (metrics, tables, plots, averaging an ensemble),
-:mod:`.checkpoint` (safe save/load), :mod:`.predict` (raw text in, label and probability out) and
-:mod:`.pipeline` (profile defaults and the end-to-end calls the notebooks and the CLI share).
-Data handling lives in :mod:`lstm_course.data.reviews`.
+:mod:`.inference` (batched logits and probabilities, no gradients: what training, evaluation and
+prediction all run), :mod:`.train` (``fit``), :mod:`.evaluate` (metrics, tables, plots, averaging
+an ensemble), :mod:`.checkpoint` (safe save/load), :mod:`.predict` (raw text in, label and
+probability out) and :mod:`.pipeline` (profile defaults and the end-to-end calls the notebooks
+and the CLI share).
+Data handling lives in :mod:`lstm_course.data.reviews` (reading, cleaning, splitting, encoding)
+and :mod:`lstm_course.data.review_tokens` (tokenising).
 """
 
-from lstm_course.data.reviews import TokenizerConfig
+from lstm_course.data.review_tokens import TokenizerConfig
 from lstm_course.torch.sentiment.checkpoint import (
     CheckpointError,
     SentimentCheckpoint,
@@ -22,6 +25,7 @@ from lstm_course.torch.sentiment.evaluate import (
     plot_per_category,
     wilson_interval,
 )
+from lstm_course.torch.sentiment.inference import positive_probabilities, predict_logits
 from lstm_course.torch.sentiment.model import SentimentConfig, SentimentLSTM
 from lstm_course.torch.sentiment.pipeline import (
     DataSettings,
@@ -36,12 +40,7 @@ from lstm_course.torch.sentiment.pipeline import (
     train_config,
     train_model,
 )
-from lstm_course.torch.sentiment.predict import (
-    SentimentEnsemble,
-    SentimentPredictor,
-    UnknownTokensWarning,
-    label_probabilities,
-)
+from lstm_course.torch.sentiment.predict import Prediction, SentimentEnsemble, SentimentPredictor
 from lstm_course.torch.sentiment.train import History, TrainConfig, fit, loss_and_accuracy
 
 __all__ = [
@@ -49,6 +48,7 @@ __all__ = [
     "DataSettings",
     "Evaluation",
     "History",
+    "Prediction",
     "PreparedData",
     "SentimentCheckpoint",
     "SentimentConfig",
@@ -57,7 +57,6 @@ __all__ = [
     "SentimentPredictor",
     "TokenizerConfig",
     "TrainConfig",
-    "UnknownTokensWarning",
     "average",
     "configure_cpu_threads",
     "data_settings",
@@ -65,12 +64,13 @@ __all__ = [
     "encode_split",
     "evaluate",
     "fit",
-    "label_probabilities",
     "load_checkpoint",
     "loss_and_accuracy",
     "model_config",
     "plot_confusion",
     "plot_per_category",
+    "positive_probabilities",
+    "predict_logits",
     "prepare_data",
     "save_checkpoint",
     "save_trained",

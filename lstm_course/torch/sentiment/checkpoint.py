@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lstm_course.data.reviews import PAD_TOKEN, TokenizerConfig
+from lstm_course.data.review_tokens import TokenizerConfig
+from lstm_course.data.reviews import PAD_TOKEN
 from lstm_course.data.vocab import Vocab
 from lstm_course.torch.checkpoint_io import (
     CheckpointError,

@@ -207,10 +207,9 @@ def evaluate(model, data: EncodedReviews, *, batch_size: int = 256, device=None)
     is evaluated on the CPU; ``model.to('cuda')`` first to evaluate on a GPU.  ``device``, if
     given, must name the model's device.
     """
-    from lstm_course.torch.sentiment.train import loss_and_accuracy
+    from lstm_course.torch.sentiment.inference import positive_probabilities
 
-    _, _, probs = loss_and_accuracy(model, data, batch_size=batch_size, device=device)
-    return Evaluation.from_probs(probs, data)
+    return Evaluation.from_probs(positive_probabilities(model, data, batch_size=batch_size, device=device), data)
 
 
 def plot_confusion(evaluation: Evaluation, *, ax: Any = None) -> Any:

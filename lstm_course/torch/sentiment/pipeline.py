@@ -13,12 +13,11 @@ from typing import Any
 
 from lstm_course.config import by_profile
 from lstm_course.data.fetch import cache_dir
+from lstm_course.data.review_tokens import ReviewTokenizer, TokenizerConfig
 from lstm_course.data.reviews import (
     CleaningReport,
     EncodedReviews,
     ReviewSplits,
-    ReviewTokenizer,
-    TokenizerConfig,
     build_vocab,
     clean_reviews,
     encode,

@@ -27,7 +27,8 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstm_course.config import by_profile
-from lstm_course.data.reviews import PAD_TOKEN, EncodedReviews, TokenizerConfig
+from lstm_course.data.review_tokens import TokenizerConfig
+from lstm_course.data.reviews import PAD_TOKEN, EncodedReviews
 from lstm_course.data.vocab import Vocab
 from lstm_course.runtime import get_device, model_device, set_seed
 from lstm_course.torch.checkpoint_io import (

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from lstm_course.data.reviews import EncodedReviews
-from lstm_course.runtime import get_device, model_device, set_seed
+from lstm_course.runtime import get_device, set_seed
 from lstm_course.torch.sentiment.batching import make_loader
+from lstm_course.torch.sentiment.inference import predict_logits, sigmoid
 from lstm_course.torch.sentiment.model import SentimentLSTM
 from lstm_course.torch.training import clipped_step
 
@@ -76,27 +77,22 @@ class History:
 def loss_and_accuracy(
     model: SentimentLSTM, data: EncodedReviews, *, batch_size: int = 256, device: torch.device | str | None = None
 ) -> tuple[float, float, np.ndarray]:
-    """Mean BCE loss, accuracy and positive-class probabilities ``(n,)`` in data order (eval mode).
+    """Mean BCE loss, accuracy and positive-class probabilities ``(n,)`` in data order.
 
-    Runs on the device of the model's parameters (move the model first); ``device``, if given,
-    must be that device (:func:`lstm_course.runtime.model_device`).
+    The model runs through :func:`~lstm_course.torch.sentiment.inference.predict_logits` (eval
+    mode, no gradients, on the model's device).  Loss and accuracy are ``nan`` when a review has
+    no label (``-1``) or ``data`` is empty; the probabilities are returned either way.
     """
-    device = model_device(model, device)
-    was_training = model.training
-    model.eval()
-    probs = np.zeros(len(data), dtype=np.float64)
-    loss_sum = 0.0
-    with torch.no_grad():
-        for batch in make_loader(data, batch_size=batch_size, pad_index=model.config.pad_index, shuffle=False):
-            logits = model(batch["tokens"].to(device), batch["lengths"])
-            labels = batch["labels"].to(device)
-            if (labels >= 0).all():
-                loss_sum += nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum").item()
-            probs[batch["index"].numpy()] = torch.sigmoid(logits).cpu().double().numpy()  # MPS: no float64
-    model.train(was_training)
-    labels = data.labels
-    acc = float(((probs >= 0.5) == (labels == 1)).mean()) if len(data) else float("nan")
-    return loss_sum / max(len(data), 1), acc, probs
+    logits = predict_logits(model, data, batch_size=batch_size, device=device)
+    probs = sigmoid(logits)
+    labels = np.asarray(data.labels)
+    if len(data) == 0 or (labels < 0).any():
+        return float("nan"), float("nan"), probs
+    loss = nn.functional.binary_cross_entropy_with_logits(
+        torch.from_numpy(logits).double(), torch.from_numpy(labels).double()
+    ).item()
+    acc = float(((probs >= 0.5) == (labels == 1)).mean())
+    return loss, acc, probs
 
 
 def fit(
