@@ -24,6 +24,8 @@ def _stage(nodeid: str) -> str:
         return "book build (-W)"
     if "test_browser" in path:
         return "browser check"
+    if "test_fresh_venv" in path:
+        return "fresh venvs"
     return "unit tests"
 
 
