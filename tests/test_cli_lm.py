@@ -18,7 +18,7 @@ TINY = [
     "4",
     "--num-steps",
     "8",
-    "--hidden",
+    "--hidden-size",
     "16",
     "--epochs",
     "2",
@@ -109,7 +109,7 @@ def test_train_on_the_book_reports_validation_and_keeps_the_best_epoch(tmp_path,
         "8",
         "--num-steps",
         "16",
-        "--hidden",
+        "--hidden-size",
         "8",
         "--epochs",
         "1",
@@ -120,7 +120,7 @@ def test_train_on_the_book_reports_validation_and_keeps_the_best_epoch(tmp_path,
         "adam",
         "--plateau-decay",
         "0.5",
-        "--embedding",
+        "--embedding-dim",
         "4",
         "--out",
         str(tmp_path),
@@ -132,6 +132,29 @@ def test_train_on_the_book_reports_validation_and_keeps_the_best_epoch(tmp_path,
     assert "validation perplexity" in out and "whose weights are saved" in out
     history = json.loads((tmp_path / "history.json").read_text(encoding="utf-8"))
     assert len(history["val_ppl"]) == 1 and history["settings"]["plateau_decay"] == 0.5
+    assert history["settings"]["hidden_size"] == 8 and history["settings"]["embedding_dim"] == 4
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--hidden-size", "12", "--embedding-dim", "5"], ["--hidden", "12", "--embedding", "5"]],
+    ids=["new names", "old names (aliases)"],
+)
+def test_size_flags_have_one_name_and_keep_the_old_one_as_alias(flags):
+    from lstm_course.cli import build_parser
+
+    args = build_parser().parse_args(["lm", "train", *flags])
+    assert (args.hidden_size, args.embedding_dim) == (12, 5)
+    assert not hasattr(args, "hidden") and not hasattr(args, "embedding")
+
+
+def test_help_names_the_new_flags(capsys):
+    from lstm_course.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["lm", "train", "--help"])
+    out = capsys.readouterr().out
+    assert "--hidden-size" in out and "--embedding-dim" in out
 
 
 def test_corrupt_checkpoint_is_a_usage_error(tmp_path, capsys):

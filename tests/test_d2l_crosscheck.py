@@ -13,7 +13,7 @@ What is compared, and why this way:
   (``RNNLMScratch``: one-hot input, output layer ``H @ W_hq + b_q``, ``Classifier.loss``) and a
   scratch RNN (``RNNScratch``); its scratch LSTM exists only in the book's text (§10.1), not in
   the package.  We therefore compare (a) d2l's complete scratch RNN language model with ours
-  (``nn.RNN`` inside :class:`~lstm_course.torch.lm.RNNLM`), and (b) d2l's ``RNNLMScratch``
+  (``nn.RNN`` inside :class:`~lstm_course.torch.lm.model.RNNLM`), and (b) d2l's ``RNNLMScratch``
   driving d2l's own §10.1 ``LSTMScratch`` — the book's listing reproduced unchanged, with
   attribution, in :mod:`lstm_course.experiments.speed_impls` (the benchmarks' d2l peer), not the
   course's LSTM — with our PyTorch per-gate, fused and ``nn.LSTM`` models and our TensorFlow
@@ -45,9 +45,7 @@ from lstm_course.data import Vocab, fetch  # noqa: E402
 from lstm_course.data import timemachine as tm  # noqa: E402
 from lstm_course.experiments.speed_impls import _d2l_lstm_scratch  # noqa: E402
 from lstm_course.tf.lm import ScratchLM, lm_loss_tf  # noqa: E402
-from lstm_course.torch.lm import RNNLM  # noqa: E402
-from lstm_course.torch.lm_generate import generate  # noqa: E402
-from lstm_course.torch.lm_train import lm_loss  # noqa: E402
+from lstm_course.torch.lm import RNNLM, generate, lm_loss  # noqa: E402
 from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM  # noqa: E402
 
 RAW = fetch("timemachine").read_text(encoding="utf-8")
@@ -161,10 +159,11 @@ def _d2l_weights(lstm) -> dict[str, np.ndarray]:
 
 
 def test_the_d2l_lstm_is_not_the_course_lstm(d2l_lstm_lm):
-    from lstm_course.tf.lstm import LSTMScratch
+    from lstm_course.tf.lstm import TFScratchLSTM
 
     _, lstm = d2l_lstm_lm
-    assert isinstance(lstm, d2l.Module) and not isinstance(lstm, LSTMScratch)
+    assert isinstance(lstm, d2l.Module) and not isinstance(lstm, TFScratchLSTM)
+    assert type(lstm).__name__ == "LSTMScratch" != TFScratchLSTM.__name__  # d2l's name, not ours
 
 
 @pytest.mark.parametrize(
@@ -230,7 +229,7 @@ def test_pipeline_equals_d2l_017_exactly(d2l017):
         random.seed(7)
         got = list(ours(corpus, 32, 35))
         assert len(got) == len(expected)
-        for (x1, y1), (x2, y2) in zip(expected, got):
+        for (x1, y1), (x2, y2) in zip(expected, got, strict=True):
             np.testing.assert_array_equal(x1, x2)
             np.testing.assert_array_equal(y1, y2)
 

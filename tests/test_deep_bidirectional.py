@@ -14,8 +14,8 @@ from lstm_course.experiments import bidirectional_lm as blm
 from lstm_course.experiments import cloze, depth
 from lstm_course.torch.influence import influence_matrix, visible_inputs
 from lstm_course.torch.lm import LMConfig, build_lm
-from lstm_course.torch.lm_generate import generate
-from lstm_course.torch.lm_train import evaluate_perplexity
+from lstm_course.torch.lm.evaluate import evaluate_perplexity
+from lstm_course.torch.lm.generation import generate
 from lstm_course.torch.lstm import ScratchLSTM
 
 

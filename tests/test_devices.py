@@ -389,7 +389,7 @@ def test_no_float64_before_cpu_in_the_package():
 
 
 # ----------------------------------------------------------------------------- benchmark rows
-TINY = dict(batch=2, steps=3, hidden=4, warmup=1, repeats=1, number=1, rounds=1)
+TINY = dict(batch=2, steps=3, hidden_size=4, warmup=1, repeats=1, number=1, rounds=1)
 
 
 def test_every_row_records_its_device_and_kernel_and_a_table_holds_one_device():

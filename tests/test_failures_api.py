@@ -100,10 +100,10 @@ def test_torch_cells_refuse_what_torch_nn_refuses_with_a_named_error(name):
 
 def test_tensorflow_cells_follow_the_same_rule():
     tf = pytest.importorskip("tensorflow")
-    from lstm_course.tf.gru import GRUScratch
-    from lstm_course.tf.lstm import LSTMScratch
+    from lstm_course.tf.gru import TFScratchGRU
+    from lstm_course.tf.lstm import TFScratchLSTM
 
-    for cell in (LSTMScratch(D, H), GRUScratch(D, H)):
+    for cell in (TFScratchLSTM(D, H), TFScratchGRU(D, H)):
         Y, _ = cell(tf.zeros((5, 2, D)))
         assert tuple(Y.shape) == (5, 2, H)
         assert tuple(cell(np.zeros((5, 2, D), np.float32))[0].shape) == (5, 2, H)

@@ -78,7 +78,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess:
     """``python -m lstm_course.cli ARGS`` in a fresh process; ``before`` runs after the imports."""
     code = (
-        "import sys\nimport lstm_course.cli, lstm_course.torch.sentiment, lstm_course.torch.lm_train\n"
+        "import sys\nimport lstm_course.cli, lstm_course.torch.sentiment, lstm_course.torch.lm.train\n"
         f"{before}\nsys.exit(lstm_course.cli.main({args!r}))"
     )
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
@@ -248,7 +248,7 @@ def test_4_a_loss_that_explodes_stops_with_the_step(tmp_path, capsys):
 
 
 def test_4_divergence_keeps_the_last_finite_epoch(tmp_path, capsys, monkeypatch):
-    import lstm_course.torch.lm_train as lm_train
+    import lstm_course.torch.lm.train as lm_train
 
     calls = {"n": 0}
     real_step = lm_train.clipped_step
@@ -364,9 +364,9 @@ def test_7_threads_are_bounded_by_the_machine(tmp_path, capsys):
 def test_7_a_model_too_large_is_refused_before_it_is_built(tmp_path, capsys):
     start = time.perf_counter()
     code, err = one_line_error(capsys, ["lm", "train", *TINY, "--hidden", "1000000000", "--out", str(tmp_path / "run")])
-    assert code == 2 and "too large" in err and "--hidden 1000000000" in err
+    assert code == 2 and "too large" in err and "--hidden-size 1000000000" in err
     code, err = one_line_error(capsys, ["lm", "train", *TINY, "--hidden", "200000", "--out", str(tmp_path / "run")])
-    assert code == 2 and "GiB" in err and "--hidden 200000" in err
+    assert code == 2 and "GiB" in err and "--hidden-size 200000" in err
     assert time.perf_counter() - start < 60  # nothing of that size was allocated
 
 

@@ -53,7 +53,7 @@ def test_tf_grus_match_keras_gru():
     import tensorflow as tf
 
     from lstm_course import convert
-    from lstm_course.tf.gru import GRUScratch, ScratchGRU
+    from lstm_course.tf.gru import KerasScratchGRU, TFScratchGRU
     from lstm_course.tf.gru_equivalence import TimeMajorGRUAdapter, compare_with_keras_gru
 
     rng = np.random.default_rng(0)
@@ -62,8 +62,8 @@ def test_tf_grus_match_keras_gru():
     reference.build((None, None, 5))
     for w in reference.weights:
         w.assign(rng.uniform(-0.5, 0.5, w.shape).astype("float32"))
-    layer = convert.copy_gru(reference, ScratchGRU(4, return_sequences=True, return_state=True))
-    module = convert.copy_gru(reference, GRUScratch(5, 4))
+    layer = convert.copy_gru(reference, KerasScratchGRU(4, return_sequences=True, return_state=True))
+    module = convert.copy_gru(reference, TFScratchGRU(5, 4))
     assert max(compare_with_keras_gru(reference, layer, X).values()) <= 1e-5
     adapted = compare_with_keras_gru(reference, TimeMajorGRUAdapter(module), X, module)
     assert max(adapted.values()) <= 1e-5

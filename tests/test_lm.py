@@ -14,10 +14,22 @@ import lstm_course
 from lstm_course.convert import copy_lstm
 from lstm_course.data import Vocab
 from lstm_course.data.timemachine import SeqDataLoader
-from lstm_course.torch.lm import RNNLM, LMConfig, build_lm, build_rnn, detach_state
-from lstm_course.torch.lm_checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from lstm_course.torch.lm_generate import UnknownTokenError, generate, sample_next
-from lstm_course.torch.lm_train import evaluate_perplexity, lm_loss, train_lm
+from lstm_course.torch.lm import (
+    RNNLM,
+    CheckpointError,
+    LMConfig,
+    UnknownTokenError,
+    build_lm,
+    build_rnn,
+    detach_state,
+    evaluate_perplexity,
+    generate,
+    lm_loss,
+    load_checkpoint,
+    sample_next,
+    save_checkpoint,
+    train_lm,
+)
 from lstm_course.torch.lstm import FusedLSTM, ScratchLSTM
 
 TEXT = "abcd " * 60
@@ -183,7 +195,7 @@ def test_plateau_decay_lowers_the_learning_rate_when_validation_stalls():
 
 
 def test_history_roundtrip_and_plot():
-    from lstm_course.lm_history import LMHistory
+    from lstm_course.lm.history import LMHistory
 
     h = LMHistory([5.0, 3.0, 2.0], [6.0, 4.0, 4.5], [10.0, 20.0, 30.0], [1.0, 1.0, 1.0])
     assert h.best_epoch == 2 and h.best_val_ppl == 4.0 and h.mean_tokens_per_s() == 25.0
@@ -292,3 +304,27 @@ def test_get_device_is_cpu_here_and_checkpoint_loads_to_it(tmp_path):
     ckpt = load_checkpoint(path, device=device)
     assert next(ckpt.model.parameters()).device.type == device.type
     assert not math.isnan(float(np.asarray(evaluate_perplexity(ckpt.model, _loader(offset=0)))))
+
+
+def test_package_re_exports_what_its_modules_define():
+    import lstm_course.torch.lm as lm
+
+    for name in lm.__all__:
+        obj = getattr(lm, name)
+        home = getattr(obj, "__module__", None)
+        if home is not None and isinstance(obj, type | type(lm.train_lm)):
+            assert home.startswith(("lstm_course.torch.lm.", "lstm_course.lm.", "lstm_course.torch.checkpoint_io")), (
+                name,
+                home,
+            )
+    # the submodules stay reachable under their own names (no function shadows a module)
+    for module in ("model", "evaluate", "train", "generation", "checkpoint"):
+        assert type(getattr(lm, module)).__name__ == "module", module
+
+
+def test_framework_free_half_imports_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, lstm_course.lm, lstm_course.progress; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

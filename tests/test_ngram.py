@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lstm_course.data.timemachine import SeqDataLoader
-from lstm_course.ngram import KneserNeyLM, select_order, streams_of
+from lstm_course.lm.ngram import KneserNeyLM, select_order, streams_of
 
 # a b a c a b a c ... plus one rare d: tokens 0..4 (4 never appears)
 CORPUS = [0, 1, 0, 2] * 25 + [0, 3]

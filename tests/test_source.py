@@ -27,7 +27,7 @@ def test_block_is_the_loop_with_its_body_and_nothing_after():
 
 def test_block_of_the_lm_training_loop_holds_detach_and_clipping():
     pytest.importorskip("torch")
-    from lstm_course.torch.lm_train import train_lm
+    from lstm_course.torch.lm.train import train_lm
 
     text = block(train_lm, "for X, Y in train_iter")
     assert "detach_state" in text and "clipped_step" in text and "lm_loss" in text

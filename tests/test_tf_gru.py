@@ -14,7 +14,7 @@ import tensorflow as tf  # noqa: E402
 
 from lstm_course import convert  # noqa: E402
 from lstm_course.numpy.gru import gru_forward  # noqa: E402
-from lstm_course.tf.gru import GRUScratch, ScratchGRU, ScratchGRUCell, gru_step, gru_step_compiled  # noqa: E402
+from lstm_course.tf.gru import KerasScratchGRU, KerasScratchGRUCell, TFScratchGRU, gru_step, gru_step_compiled  # noqa: E402
 
 TOL = 1e-5
 VARIANT = {True: "framework", False: "textbook"}
@@ -55,13 +55,13 @@ class _TimeMajor:
 def test_scratch_equals_keras_gru(reset_after, batch, steps, x, h):
     ref = _keras_reference(x, h, seed=batch + steps, reset_after=reset_after)
     variant = VARIANT[reset_after]
-    layer = convert.copy_gru(ref, ScratchGRU(h, variant=variant, return_sequences=True, return_state=True))
-    module = convert.copy_gru(ref, GRUScratch(x, h, variant=variant))
+    layer = convert.copy_gru(ref, KerasScratchGRU(h, variant=variant, return_sequences=True, return_state=True))
+    module = convert.copy_gru(ref, TFScratchGRU(x, h, variant=variant))
     X = tf.constant(np.random.default_rng(0).standard_normal((batch, steps, x)), tf.float32)
     (want, g_want) = _outputs_and_grads(ref, X)
     for candidate, owner in ((layer, None), (_TimeMajor(module), module)):
         got, g_got = _outputs_and_grads(candidate, X, owner)
-        for name, a, b in zip(("output", "h_n", "dX"), want, got):
+        for name, a, b in zip(("output", "h_n", "dX"), want, got, strict=True):
             assert np.abs(a - b).max() <= TOL, name
         assert set(g_want[0]) == set(g_got[0])
         for name in g_want[0]:
@@ -70,7 +70,7 @@ def test_scratch_equals_keras_gru(reset_after, batch, steps, x, h):
 
 @pytest.mark.parametrize("variant", ["framework", "textbook"])
 def test_tf_function_and_numpy_agree(variant):
-    module = GRUScratch(3, 4, variant=variant, seed=1, dtype=tf.float64)
+    module = TFScratchGRU(3, 4, variant=variant, seed=1, dtype=tf.float64)
     X = np.random.default_rng(1).standard_normal((5, 2, 3))
     Y_eager, H_eager = module(X)
     Y_graph, _ = module.compiled(tf.constant(X))
@@ -85,15 +85,15 @@ def test_tf_function_and_numpy_agree(variant):
 
 def test_keras_integration_and_parameter_counts():
     for variant, reset_after in (("framework", True), ("textbook", False)):
-        net = keras.Sequential([keras.Input((6, 5)), ScratchGRU(4, variant=variant), keras.layers.Dense(1)])
+        net = keras.Sequential([keras.Input((6, 5)), KerasScratchGRU(4, variant=variant), keras.layers.Dense(1)])
         assert tuple(net(np.zeros((2, 6, 5), "float32")).shape) == (2, 1)
         reference = keras.layers.GRU(4, reset_after=reset_after)
         reference.build((None, None, 5))
         # Keras stores the two bias rows of z and r separately; the scratch layer only their sum
         extra = 2 * 4 if reset_after else 0
         assert net.layers[0].count_params() + extra == reference.count_params()
-    config = ScratchGRU(3, variant="textbook", return_sequences=True).get_config()
-    clone = ScratchGRU.from_config(config)
+    config = KerasScratchGRU(3, variant="textbook", return_sequences=True).get_config()
+    clone = KerasScratchGRU.from_config(config)
     assert clone.variant == "textbook" and clone.return_sequences
     bi = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True))
     bi.build((None, None, 2))
@@ -102,12 +102,12 @@ def test_keras_integration_and_parameter_counts():
 
 
 def test_bad_inputs():
-    module = GRUScratch(3, 4)
+    module = TFScratchGRU(3, 4)
     with pytest.raises(ValueError, match=r"X: expected shape \(steps>0, batch, 3\)"):
         module(tf.zeros((5, 2, 7)))
     with pytest.raises(ValueError, match=r"H: expected shape \(2, 4\)"):
         module(tf.zeros((5, 2, 3)), tf.zeros((3, 4)))
     with pytest.raises(ValueError, match="variant"):
-        ScratchGRUCell(4, variant="cudnn")
+        KerasScratchGRUCell(4, variant="cudnn")
     with pytest.raises(ValueError, match="units must be a positive int"):
-        ScratchGRUCell(0)
+        KerasScratchGRUCell(0)

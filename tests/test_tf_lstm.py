@@ -13,9 +13,9 @@ import tensorflow as tf  # noqa: E402
 
 from lstm_course import convert  # noqa: E402
 from lstm_course.tf.lstm import (  # noqa: E402
-    LSTMScratch,
-    ScratchLSTM,
-    ScratchLSTMCell,
+    KerasScratchLSTM,
+    KerasScratchLSTMCell,
+    TFScratchLSTM,
     lstm_step,
     lstm_step_compiled,
     make_train_step,
@@ -42,7 +42,7 @@ def _max_diff(a, b) -> float:
 @pytest.mark.parametrize("batch, steps, x, h", [(1, 4, 3, 2), (3, 6, 5, 4), (2, 1, 2, 6)])
 def test_keras_scratch_layer_equals_keras_lstm(batch, steps, x, h):
     ref = _keras_reference(x, h, seed=batch + steps)
-    scratch = ScratchLSTM(h, return_sequences=True, return_state=True)
+    scratch = KerasScratchLSTM(h, return_sequences=True, return_state=True)
     convert.copy_lstm(ref, scratch)
     X = tf.constant(np.random.default_rng(0).standard_normal((batch, steps, x)), tf.float32)
     grads = []
@@ -57,7 +57,7 @@ def test_keras_scratch_layer_equals_keras_lstm(batch, steps, x, h):
         dX, *dW = tape.gradient(loss, [X, *variables])
         params = convert.lstm_grads(layer, dW, variables)
         grads.append((dX, params[0]))
-    for e, a in zip(*outputs):
+    for e, a in zip(*outputs, strict=True):
         assert e.shape == a.shape and _max_diff(e, a) <= TOL
     assert _max_diff(grads[0][0], grads[1][0]) <= TOL
     for name in convert.LSTM_PARAM_NAMES:
@@ -66,7 +66,7 @@ def test_keras_scratch_layer_equals_keras_lstm(batch, steps, x, h):
 
 def test_tf_module_eager_and_compiled_equal_keras_lstm():
     ref = _keras_reference(4, 3, seed=7)
-    model = convert.copy_lstm(ref, LSTMScratch(4, 3))
+    model = convert.copy_lstm(ref, TFScratchLSTM(4, 3))
     X = np.random.default_rng(1).standard_normal((2, 5, 4)).astype("float32")  # Keras: batch-major
     y_ref, h_ref, c_ref = ref(X)
     Xt = tf.constant(X.transpose(1, 0, 2))  # scratch: time-major
@@ -76,7 +76,7 @@ def test_tf_module_eager_and_compiled_equal_keras_lstm():
         assert _max_diff(H, h_ref) <= TOL and _max_diff(C, c_ref) <= TOL
     state = model.init_state(2)
     eager, compiled = lstm_step(model.params, Xt[0], state), lstm_step_compiled(model.params, Xt[0], state)
-    assert all(_max_diff(a, b) <= 1e-6 for a, b in zip(eager, compiled))
+    assert all(_max_diff(a, b) <= 1e-6 for a, b in zip(eager, compiled, strict=True))
     assert set(model.params) == set(convert.LSTM_PARAM_NAMES)
     assert all(isinstance(v, tf.Variable) for v in model.params.values())
 
@@ -85,13 +85,13 @@ def test_bidirectional_scratch_equals_keras():
     ref = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))
     X = np.random.default_rng(2).standard_normal((2, 4, 5)).astype("float32")
     ref(X)
-    scratch = convert.copy_lstm(ref, keras.layers.Bidirectional(ScratchLSTM(3, return_sequences=True)))
+    scratch = convert.copy_lstm(ref, keras.layers.Bidirectional(KerasScratchLSTM(3, return_sequences=True)))
     assert _max_diff(scratch(X), ref(X)) <= TOL
 
 
 def test_training_steps_reduce_the_loss():
     keras.utils.set_random_seed(0)
-    model = LSTMScratch(2, 8, seed=1)
+    model = TFScratchLSTM(2, 8, seed=1)
     readout = tf.Variable(tf.random.normal((8, 1), stddev=0.3, seed=2))
     X = tf.random.normal((6, 16, 2), seed=3)
     target = tf.reduce_sum(X[..., :1], axis=0)  # sum of the first feature over time
@@ -112,22 +112,22 @@ def test_training_steps_reduce_the_loss():
 
 def test_works_in_sequential_and_serialises():
     keras.utils.set_random_seed(0)
-    net = keras.Sequential([keras.Input((5, 3)), ScratchLSTM(4), keras.layers.Dense(1)])
+    net = keras.Sequential([keras.Input((5, 3)), KerasScratchLSTM(4), keras.layers.Dense(1)])
     X = np.random.default_rng(3).standard_normal((8, 5, 3)).astype("float32")
     assert net(X).shape == (8, 1)
     assert net.count_params() == 4 * (3 * 4 + 4 * 4 + 4) + 5
-    clone = ScratchLSTM.from_config(net.layers[0].get_config())
+    clone = KerasScratchLSTM.from_config(net.layers[0].get_config())
     assert clone.units == 4 and clone.return_sequences is False
-    cell = ScratchLSTMCell(4)
+    cell = KerasScratchLSTMCell(4)
     cell.build((None, 3))
     assert float(np.asarray(cell.b_f).min()) == 1.0 and not np.asarray(cell.b_i).any()
 
 
 def test_bad_input_shapes_raise_value_errors():
-    model = LSTMScratch(3, 2)
+    model = TFScratchLSTM(3, 2)
     with pytest.raises(ValueError, match=r"expected shape \(steps>0, batch, 3\), received \(4, 2, 5\)"):
         model(tf.zeros((4, 2, 5)))
     with pytest.raises(ValueError, match=r"state C: expected shape \(2, 2\).*received \(3, 2\)"):
         model(tf.zeros((4, 2, 3)), (tf.zeros((2, 2)), tf.zeros((3, 2))))
     with pytest.raises(ValueError, match="units must be a positive int"):
-        ScratchLSTMCell(0)
+        KerasScratchLSTMCell(0)

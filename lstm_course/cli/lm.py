@@ -46,11 +46,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="framework: torch.nn layers; scratch: per-gate scratch cell (LSTM, GRU, RNN); "
         "fused: one matrix product for all gates (LSTM, GRU) (default framework)",
     )
-    train.add_argument("--hidden", type=int, default=256, help="hidden units per layer (default 256)")
+    train.add_argument(
+        "--hidden-size",
+        "--hidden",
+        dest="hidden_size",
+        type=int,
+        default=256,
+        help="hidden units per layer (default 256; --hidden is the old name)",
+    )
     train.add_argument("--layers", type=int, default=1, help="stacked layers (default 1)")
     train.add_argument("--dropout", type=float, default=0.0, help="dropout between layers (default 0)")
     train.add_argument(
-        "--embedding", type=int, default=0, help="embedding size; 0 feeds one-hot vectors as d2l does (default 0)"
+        "--embedding-dim",
+        "--embedding",
+        dest="embedding_dim",
+        type=int,
+        default=0,
+        help="embedding size; 0 feeds one-hot vectors as d2l does (default 0; --embedding is the old name)",
     )
     train.add_argument("--epochs", type=int, default=50, help="passes over the training text (default 50)")
     train.add_argument("--batch-size", type=int, default=32, help="parallel sequences per batch (default 32)")
@@ -159,14 +171,14 @@ def _check_train_args(args: argparse.Namespace) -> None:
     profile()  # an unknown LSTM_COURSE_PROFILE is refused here as in every command
     for name in ("lr", "clip", "dropout", "val_fraction", "plateau_decay"):
         _finite("--" + name.replace("_", "-"), getattr(args, name))
-    for name in ("epochs", "hidden", "layers", "batch_size", "num_steps", "max_tokens"):
+    for name in ("epochs", "hidden_size", "layers", "batch_size", "num_steps", "max_tokens"):
         _positive("--" + name.replace("_", "-"), getattr(args, name))
     check_threads(args.threads)
     _positive("--lr", args.lr)
     if args.clip < 0:
         raise UsageError(f"--clip must be >= 0, got {args.clip}")
-    if args.embedding < 0:
-        raise UsageError(f"--embedding must be >= 0, got {args.embedding}")
+    if args.embedding_dim < 0:
+        raise UsageError(f"--embedding-dim must be >= 0, got {args.embedding_dim}")
     if not 0 <= args.dropout < 1:
         raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
     if not 0 < args.val_fraction < 1:
@@ -186,9 +198,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from lstm_course.data import timemachine as tm
     from lstm_course.runtime import set_seed
-    from lstm_course.torch.lm import LMConfig, build_lm
-    from lstm_course.torch.lm_checkpoint import CHECKPOINT_NAME
-    from lstm_course.torch.lm_train import DivergedError, train_lm
+    from lstm_course.torch.lm import CHECKPOINT_NAME, DivergedError, LMConfig, build_lm, train_lm
     from lstm_course.torch.sizing import check_fits
 
     if args.threads:
@@ -209,12 +219,14 @@ def _train(args: argparse.Namespace) -> int:
             len(vocab),
             cell=args.cell,
             impl=args.impl,
-            hidden_size=args.hidden,
+            hidden_size=args.hidden_size,
             num_layers=args.layers,
             dropout=args.dropout,
-            embedding_dim=args.embedding,
+            embedding_dim=args.embedding_dim,
         )
-        check_fits(lambda: build_lm(config), device=device, what=f"--hidden {args.hidden} x --layers {args.layers}")
+        check_fits(
+            lambda: build_lm(config), device=device, what=f"--hidden-size {args.hidden_size} x --layers {args.layers}"
+        )
         model = build_lm(config)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -222,7 +234,7 @@ def _train(args: argparse.Namespace) -> int:
     print(
         f"data: {args.data}, {len(train_iter.corpus)} training tokens"
         + (f", {len(val_iter.corpus)} validation tokens" if val_iter else " (no validation text)")
-        + f"; vocabulary {len(vocab)}; model {args.cell}/{args.impl}, hidden {args.hidden} x {args.layers}"
+        + f"; vocabulary {len(vocab)}; model {args.cell}/{args.impl}, hidden {args.hidden_size} x {args.layers}"
         + f"; {args.optimizer} lr={lr}; device {device}"
     )
     if (out / CHECKPOINT_NAME).is_file():
@@ -271,7 +283,7 @@ def _train(args: argparse.Namespace) -> int:
 def _save_run(out: Path, model, vocab, config, settings: dict, history, args: argparse.Namespace) -> Path:
     """Write checkpoint, ``history.json`` and ``history.png`` as one unit, the checkpoint last."""
     from lstm_course.results import atomic_write_files
-    from lstm_course.torch.lm_checkpoint import CHECKPOINT_NAME, CheckpointError, encode_checkpoint
+    from lstm_course.torch.lm import CHECKPOINT_NAME, CheckpointError, encode_checkpoint
 
     try:
         files = {
@@ -318,8 +330,7 @@ def _generate(args: argparse.Namespace) -> int:
     if args.top_k is not None and args.temperature == 0:
         raise UsageError("--top-k applies to sampling: give --temperature > 0 as well")
     from lstm_course.data.timemachine import normalize
-    from lstm_course.torch.lm_checkpoint import CheckpointError, load_checkpoint
-    from lstm_course.torch.lm_generate import UnknownTokenError, generate
+    from lstm_course.torch.lm import CheckpointError, UnknownTokenError, generate, load_checkpoint
 
     device = _device(args.device)
     try:
@@ -356,7 +367,7 @@ def _ngram(args: argparse.Namespace) -> int:
     if not 0 < args.val_fraction < 1:
         raise UsageError(f"--val-fraction must be in (0, 1), got {args.val_fraction}")
     from lstm_course.data.timemachine import load_time_machine_splits
-    from lstm_course.ngram import select_order, streams_of
+    from lstm_course.lm import select_order, streams_of
 
     try:
         train_iter, val_iter, vocab = load_time_machine_splits(

@@ -8,8 +8,8 @@ validation perplexity.  At generation time the next token does not exist yet, so
 gone: at the last position of a window (the only place where the target is not in the input)
 it is no better than a unidirectional model, and the generated text shows it.
 
-:class:`BidirectionalLM` has the call interface of :class:`lstm_course.torch.lm.RNNLM`, so
-:func:`lstm_course.torch.lm_train.train_lm` trains it unchanged (with random sampling: every
+:class:`BidirectionalLM` has the call interface of :class:`lstm_course.torch.lm.model.RNNLM`, so
+:func:`lstm_course.torch.lm.train.train_lm` trains it unchanged (with random sampling: every
 window starts from the zero state in both directions).  :func:`position_perplexity` measures the
 perplexity at each position of a window; :func:`generate_rereading` generates text the only way a
 bidirectional model can be used for it: re-read the whole text so far, take the last position's
@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from lstm_course.config import by_profile
 from lstm_course.data.vocab import Vocab
 from lstm_course.runtime import model_device
-from lstm_course.torch.lm_generate import sample_next, split_prefix
+from lstm_course.torch.lm.generation import sample_next, split_prefix
 
 __all__ = ["settings", "BidirectionalLM", "position_perplexity", "perplexity_from_positions", "generate_rereading"]
 
@@ -51,7 +51,7 @@ class BidirectionalLM(nn.Module):
 
     ``forward(X, state=None) -> (logits, None)``: ``X`` token indices ``(batch, steps)``, ``logits``
     time-major ``(steps, batch, vocab_size)`` — the call interface of
-    :class:`~lstm_course.torch.lm.RNNLM`.  Both directions start every call from the zero state:
+    :class:`~lstm_course.torch.lm.model.RNNLM`.  Both directions start every call from the zero state:
     a backward state cannot be carried from one window into the next (it was computed from the
     *end* of the previous window), so ``state`` must be ``None`` and ``None`` is returned.
     """
@@ -127,7 +127,7 @@ def generate_rereading(
 
     The model sees the text so far as one window (zero state in both directions) and the next
     character is chosen from the logits at the **last** position
-    (:func:`~lstm_course.torch.lm_generate.sample_next`: greedy for ``temperature=0``).  This is
+    (:func:`~lstm_course.torch.lm.generation.sample_next`: greedy for ``temperature=0``).  This is
     how any model can be used for generation; for a unidirectional model it equals carrying the
     state (up to the ``context`` cut-off).
     """

@@ -21,12 +21,12 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.lm_history import LMHistory
+from lstm_course.lm.history import LMHistory
 from lstm_course.params import parameter_count
 from lstm_course.runtime import get_device, set_seed, single_thread
 from lstm_course.tables import Table, markdown_table
 from lstm_course.torch.lm import RNNLM, build_rnn
-from lstm_course.torch.lm_train import train_lm
+from lstm_course.torch.lm.train import train_lm
 
 __all__ = [
     "settings",

@@ -219,7 +219,7 @@ def _torch_runner(
     import torch
 
     from lstm_course.torch.lm import RNNLM
-    from lstm_course.torch.lm_train import lm_loss
+    from lstm_course.torch.lm.evaluate import lm_loss
 
     device = torch.device(config.device)
     torch.manual_seed(config.seed)

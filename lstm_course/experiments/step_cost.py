@@ -133,12 +133,12 @@ def count_train_ops(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) ->
     tensors are, so the count times that cost is a floor for the step's time.
 
     Args:
-        model: an :class:`~lstm_course.torch.lm.RNNLM`.
+        model: an :class:`~lstm_course.torch.lm.model.RNNLM`.
         X, Y: token indices ``(batch, steps)``.
     """
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from lstm_course.torch.lm_train import lm_loss
+    from lstm_course.torch.lm.evaluate import lm_loss
 
     counts = {"matmul": 0, "elementwise": 0, "other": 0}
 

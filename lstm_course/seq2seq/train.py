@@ -11,7 +11,7 @@ from torch import nn
 
 from lstm_course.config import by_profile
 from lstm_course.data.vocab import Vocab
-from lstm_course.lm_history import epoch_bar
+from lstm_course.progress import epoch_bar
 from lstm_course.seq2seq.batches import batches
 from lstm_course.seq2seq.data import PAD
 from lstm_course.seq2seq.loss import masked_token_loss, teacher_forced_loss

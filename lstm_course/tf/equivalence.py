@@ -1,6 +1,6 @@
 """Referee runs for the TensorFlow LSTMs against ``keras.layers.LSTM`` (chapter 3).
 
-* :class:`TimeMajorAdapter` — call the time-major ``tf.Module`` ``LSTMScratch`` like a
+* :class:`TimeMajorAdapter` — call the time-major ``tf.Module`` ``TFScratchLSTM`` like a
   batch-major Keras layer returning ``(output, h, c)``.
 * :func:`keras_outputs_and_grads` — outputs and d2l-named gradients of one loss via
   ``GradientTape``.
@@ -62,5 +62,5 @@ def compare_with_keras_lstm(reference: Any, layer: Any, X: Any, owner: Any = Non
     t_ref, g_ref = keras_outputs_and_grads(reference, X)
     t_new, g_new = keras_outputs_and_grads(layer, X, owner)
     diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max()) for k in t_ref}
-    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new) for n in a)
+    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new, strict=True) for n in a)
     return diffs

@@ -6,14 +6,16 @@ in the framework variant, which is what ``keras.layers.GRU(reset_after=True)`` c
 
 * :func:`gru_step` — one step written with plain TensorFlow ops; :data:`gru_step_compiled` is the
   same function compiled with ``tf.function``.
-* :class:`GRUScratch` — a ``tf.Module`` holding the ``tf.Variable``s; time-major
+* :class:`TFScratchGRU` — a ``tf.Module`` holding the ``tf.Variable``s; time-major
   ``(steps, batch, input)``; ``compiled`` runs the whole sequence as one ``tf.function`` graph.
-* :class:`ScratchGRUCell` (a ``keras.layers.Layer``) and :class:`ScratchGRU` (a
+* :class:`KerasScratchGRUCell` (a ``keras.layers.Layer``) and :class:`KerasScratchGRU` (a
   ``keras.layers.RNN`` around it) — Keras 3 layers, batch-major ``(batch, steps, input)`` like every
   Keras RNN, with ``return_sequences``/``return_state``.
 
 Weights convert to and from ``keras.layers.GRU`` with :func:`lstm_course.convert.copy_gru`
 (``reset_after=True`` ↔ ``variant='framework'``, ``reset_after=False`` ↔ ``variant='textbook'``).
+As in :mod:`lstm_course.tf.lstm`, ``TF…`` names the ``tf.Module`` and ``Keras…`` the Keras layers,
+apart from PyTorch's :class:`~lstm_course.torch.gru.ScratchGRU` and d2l's ``GRUScratch``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 
 from lstm_course.layout import GRU_FRAMEWORK_PARAM_NAMES, GRU_GATES, GRU_PARAM_NAMES, GRU_VARIANTS  # noqa: E402
 
-__all__ = ["gru_step", "gru_step_compiled", "GRUScratch", "ScratchGRUCell", "ScratchGRU"]
+__all__ = ["gru_step", "gru_step_compiled", "TFScratchGRU", "KerasScratchGRUCell", "KerasScratchGRU"]
 
 
 def _check_variant(variant: str) -> None:
@@ -63,7 +65,7 @@ def gru_step(params: Mapping[str, tf.Variable], x: tf.Tensor, H: tf.Tensor, vari
 gru_step_compiled = tf.function(gru_step)
 
 
-class GRUScratch(tf.Module):
+class TFScratchGRU(tf.Module):
     """One-layer GRU with ``tf.Variable`` parameters ``W_xr, W_hr, b_r, ...`` (time-major).
 
     Args:
@@ -131,8 +133,8 @@ class GRUScratch(tf.Module):
 
 
 @keras.saving.register_keras_serializable(package="lstm_course")
-class ScratchGRUCell(keras.layers.Layer):
-    """Keras 3 GRU cell with d2l-named weights; wrap it in ``keras.layers.RNN`` (or use :class:`ScratchGRU`).
+class KerasScratchGRUCell(keras.layers.Layer):
+    """Keras 3 GRU cell with d2l-named weights; wrap it in ``keras.layers.RNN`` (or use :class:`KerasScratchGRU`).
 
     Initialised like ``keras.layers.GRU``: Glorot-uniform ``W_x*`` (limit of the fused
     ``(input, 3*units)`` kernel), orthogonal ``W_h*``, zero biases.
@@ -185,8 +187,8 @@ class ScratchGRUCell(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lstm_course")
-class ScratchGRU(keras.layers.RNN):
-    """``keras.layers.RNN(ScratchGRUCell(units))``: input ``(batch, steps, input)``, like ``keras.layers.GRU``.
+class KerasScratchGRU(keras.layers.RNN):
+    """``keras.layers.RNN(KerasScratchGRUCell(units))``: input ``(batch, steps, input)``, like ``keras.layers.GRU``.
 
     Returns ``(batch, units)`` (last step), ``(batch, steps, units)`` with ``return_sequences``, plus
     ``h`` with ``return_state``.  ``variant='framework'`` equals ``keras.layers.GRU(reset_after=True)``,
@@ -205,7 +207,7 @@ class ScratchGRU(keras.layers.RNN):
     ) -> None:
         kwargs.pop("cell", None)
         super().__init__(
-            ScratchGRUCell(units, variant=variant),
+            KerasScratchGRUCell(units, variant=variant),
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -220,6 +222,6 @@ class ScratchGRU(keras.layers.RNN):
         return {**config, "units": self.units, "variant": self.variant}
 
     @classmethod
-    def from_config(cls, config: dict) -> ScratchGRU:
+    def from_config(cls, config: dict) -> KerasScratchGRU:
         """Rebuild the layer from :meth:`get_config`."""
         return cls(**config)

@@ -1,6 +1,6 @@
 """Referee runs for the TensorFlow GRUs against ``keras.layers.GRU`` (chapter 5).
 
-* :class:`TimeMajorGRUAdapter` — call the time-major ``tf.Module`` ``GRUScratch`` like a
+* :class:`TimeMajorGRUAdapter` — call the time-major ``tf.Module`` ``TFScratchGRU`` like a
   batch-major Keras layer returning ``(output, h)``.
 * :func:`keras_gru_outputs_and_grads` — outputs and d2l-named gradients of one loss.
 * :func:`compare_with_keras_gru` — largest absolute difference between two layers, per quantity.
@@ -57,5 +57,5 @@ def compare_with_keras_gru(reference: Any, layer: Any, X: Any, owner: Any = None
     t_ref, g_ref = keras_gru_outputs_and_grads(reference, X)
     t_new, g_new = keras_gru_outputs_and_grads(layer, X, owner)
     diffs = {k: float(np.abs(np.asarray(t_ref[k]) - np.asarray(t_new[k])).max()) for k in t_ref}
-    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new) for n in a)
+    diffs["参数梯度"] = max(float(np.abs(a[n] - b[n]).max()) for a, b in zip(g_ref, g_new, strict=True) for n in a)
     return diffs

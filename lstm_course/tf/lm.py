@@ -4,11 +4,11 @@ Two models with one call interface, ``model(X, state=None) -> (logits, state)`` 
 token indices ``(batch, steps)`` and ``logits`` are time-major ``(steps, batch, vocab)``:
 
 * :class:`ScratchLM` — d2l's ``RNNModelScratch`` with its ``lstm``/``get_lstm_params``: one-hot
-  input, the scratch :class:`~lstm_course.tf.lstm.LSTMScratch` (``tf.Variable`` weights
+  input, the scratch :class:`~lstm_course.tf.lstm.TFScratchLSTM` (``tf.Variable`` weights
   ``W_xi, W_hi, b_i, ...``) and an output layer ``H @ W_hq + b_q``; d2l's initialisation
   (normal, std 0.01; zero biases) by default.
 * :class:`KerasLM` — d2l's ``RNNModel`` around a Keras recurrent layer: one-hot input,
-  ``keras.layers.LSTM`` (or the scratch Keras layer :class:`~lstm_course.tf.lstm.ScratchLSTM`)
+  ``keras.layers.LSTM`` (or the scratch Keras layer :class:`~lstm_course.tf.lstm.KerasScratchLSTM`)
   and ``keras.layers.Dense``.
 
 :func:`train_lm_tf` is d2l's ``train_ch8`` (SGD, global-norm clipping at 1, sequential or random
@@ -28,8 +28,9 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lstm_course.data.vocab import Vocab  # noqa: E402
-from lstm_course.lm_history import LMHistory, epoch_bar  # noqa: E402
-from lstm_course.tf.lstm import LSTMScratch, ScratchLSTM  # sets TensorFlow's quiet defaults first
+from lstm_course.lm.history import LMHistory  # noqa: E402
+from lstm_course.progress import epoch_bar  # noqa: E402
+from lstm_course.tf.lstm import KerasScratchLSTM, TFScratchLSTM  # sets TensorFlow's quiet defaults first
 
 __all__ = ["KERAS3_CHANGES", "ScratchLM", "KerasLM", "lm_loss_tf", "train_lm_tf", "predict_tf"]
 
@@ -70,38 +71,38 @@ def _one_hot_time_major(X: tf.Tensor, vocab_size: int) -> tf.Tensor:
 
 
 class ScratchLM(tf.Module):
-    """d2l's scratch LSTM language model: one-hot → :class:`LSTMScratch` → ``H @ W_hq + b_q``.
+    """d2l's scratch LSTM language model: one-hot → :class:`TFScratchLSTM` → ``H @ W_hq + b_q``.
 
     Args:
-        vocab_size, num_hiddens: sizes.
+        vocab_size, hidden_size: sizes.
         seed: seed of the weight initialisation.
         init: ``'d2l'`` (normal, std 0.01; zero biases, as in d2l) or ``'uniform'``
-            (``±1/sqrt(num_hiddens)``, as ``nn.LSTM``).
+            (``±1/sqrt(hidden_size)``, as ``nn.LSTM``).
 
     ``model(X, state=None) -> (logits (steps, batch, vocab), (H, C))``.
     """
 
     def __init__(
-        self, vocab_size: int, num_hiddens: int, *, seed: int = 0, init: str = "d2l", name: str | None = None
+        self, vocab_size: int, hidden_size: int, *, seed: int = 0, init: str = "d2l", name: str | None = None
     ) -> None:
         super().__init__(name=name)
         if init not in ("d2l", "uniform"):
             raise ValueError(f"init must be 'd2l' or 'uniform', received {init!r}")
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
-        self.rnn = LSTMScratch(vocab_size, num_hiddens, seed=seed)
+        self.vocab_size, self.hidden_size = vocab_size, hidden_size
+        self.rnn = TFScratchLSTM(vocab_size, hidden_size, seed=seed)
         rng = tf.random.Generator.from_seed(seed + 1)
         if init == "d2l":
             for name_, var in self.rnn.params.items():
                 var.assign(tf.zeros_like(var) if name_.startswith("b_") else rng.normal(var.shape, stddev=0.01))
-            W_hq = rng.normal((num_hiddens, vocab_size), stddev=0.01)
+            W_hq = rng.normal((hidden_size, vocab_size), stddev=0.01)
         else:
-            bound = 1.0 / num_hiddens**0.5
-            W_hq = rng.uniform((num_hiddens, vocab_size), -bound, bound)
+            bound = 1.0 / hidden_size**0.5
+            W_hq = rng.uniform((hidden_size, vocab_size), -bound, bound)
         self.W_hq = tf.Variable(W_hq, name="W_hq")
         self.b_q = tf.Variable(tf.zeros(vocab_size), name="b_q")
 
     def begin_state(self, batch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
-        """Zero ``(H, C)``, each ``(batch_size, num_hiddens)``."""
+        """Zero ``(H, C)``, each ``(batch_size, hidden_size)``."""
         return self.rnn.init_state(batch_size)
 
     def __call__(self, X: tf.Tensor, state: Any = None) -> tuple[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]:
@@ -114,28 +115,28 @@ class KerasLM(keras.Model):
     """d2l's ``RNNModel`` for Keras 3: one-hot → Keras recurrent layer → ``Dense(vocab_size)``.
 
     Args:
-        vocab_size, num_hiddens: sizes.
+        vocab_size, hidden_size: sizes.
         rnn: ``'keras'`` for ``keras.layers.LSTM`` (fused kernels) or ``'scratch'`` for
-            :class:`~lstm_course.tf.lstm.ScratchLSTM` (the d2l-named Keras layer).
+            :class:`~lstm_course.tf.lstm.KerasScratchLSTM` (the d2l-named Keras layer).
 
     ``model(X, state=None) -> (logits (steps, batch, vocab), [h, c])``.
     """
 
-    def __init__(self, vocab_size: int, num_hiddens: int, *, rnn: str = "keras", **kwargs) -> None:
+    def __init__(self, vocab_size: int, hidden_size: int, *, rnn: str = "keras", **kwargs) -> None:
         super().__init__(**kwargs)
         if rnn == "keras":
-            layer = keras.layers.LSTM(num_hiddens, return_sequences=True, return_state=True)
+            layer = keras.layers.LSTM(hidden_size, return_sequences=True, return_state=True)
         elif rnn == "scratch":
-            layer = ScratchLSTM(num_hiddens, return_sequences=True, return_state=True)
+            layer = KerasScratchLSTM(hidden_size, return_sequences=True, return_state=True)
         else:
             raise ValueError(f"rnn must be 'keras' or 'scratch', received {rnn!r}")
-        self.vocab_size, self.num_hiddens = vocab_size, num_hiddens
+        self.vocab_size, self.hidden_size = vocab_size, hidden_size
         self.rnn = layer
         self.dense = keras.layers.Dense(vocab_size)
 
     def begin_state(self, batch_size: int) -> list[tf.Tensor]:
-        """Zero ``[h, c]``, each ``(batch_size, num_hiddens)``."""
-        zeros = tf.zeros((batch_size, self.num_hiddens))
+        """Zero ``[h, c]``, each ``(batch_size, hidden_size)``."""
+        zeros = tf.zeros((batch_size, self.hidden_size))
         return [zeros, zeros]
 
     def call(self, X: tf.Tensor, state: Any = None) -> tuple[tf.Tensor, list[tf.Tensor]]:
@@ -171,12 +172,12 @@ def train_lm_tf(
     Args:
         model: a :class:`ScratchLM` or :class:`KerasLM`.
         train_iter: re-iterable ``(X, Y)`` NumPy batches ``(batch, steps)``.
-        epochs, lr, clip: as in :func:`lstm_course.torch.lm_train.train_lm`.
+        epochs, lr, clip: as in :func:`lstm_course.torch.lm.train.train_lm`.
         use_random_iter: reset the state every batch; ``None`` reads ``train_iter.use_random_iter``.
         progress: tqdm bar over epochs.
 
     Returns:
-        :class:`~lstm_course.lm_history.LMHistory` with training perplexity and tokens/s.
+        :class:`~lstm_course.lm.history.LMHistory` with training perplexity and tokens/s.
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, received {epochs!r}")
@@ -194,7 +195,7 @@ def train_lm_tf(
             loss = lm_loss_tf(logits, Y)
         grads = tape.gradient(loss, variables)
         grads, _ = tf.clip_by_global_norm(grads, clip)
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss, [tf.stop_gradient(s) for s in new_state]
 
     history = LMHistory()

@@ -5,16 +5,18 @@ Same equations and parameter names as :mod:`lstm_course.torch.lstm` (d2l row-vec
 
 * :func:`lstm_step` — one step written with plain TensorFlow ops; :data:`lstm_step_compiled` is
   the same function compiled with ``tf.function``.
-* :class:`LSTMScratch` — a ``tf.Module`` holding the twelve ``tf.Variable``s; time-major
+* :class:`TFScratchLSTM` — a ``tf.Module`` holding the twelve ``tf.Variable``s; time-major
   ``(steps, batch, input)`` like the other scratch implementations; ``compiled`` runs the whole
   sequence as one ``tf.function`` graph.
 * :func:`train_step` / :func:`make_train_step` — one optimisation step with ``tf.GradientTape``
   (eager, or compiled).
-* :class:`ScratchLSTMCell` (a ``keras.layers.Layer``) and :class:`ScratchLSTM` (a
+* :class:`KerasScratchLSTMCell` (a ``keras.layers.Layer``) and :class:`KerasScratchLSTM` (a
   ``keras.layers.RNN`` around it) — Keras 3 layers usable in ``keras.Sequential``; batch-major
   ``(batch, steps, input)`` like every Keras RNN, with ``return_sequences``/``return_state``.
 
 Weights convert to and from ``keras.layers.LSTM`` with :mod:`lstm_course.convert`.
+The names say the framework: ``TF…`` is the ``tf.Module``, ``Keras…`` the Keras layers, so
+neither is taken for PyTorch's :class:`~lstm_course.torch.lstm.ScratchLSTM` or d2l's ``LSTMScratch``.
 Importing this module before TensorFlow keeps TensorFlow's start-up log quiet (it sets
 ``TF_CPP_MIN_LOG_LEVEL=2`` and ``TF_ENABLE_ONEDNN_OPTS=0`` unless they are already set).
 """
@@ -38,11 +40,11 @@ from lstm_course.layout import LSTM_GATES, LSTM_PARAM_NAMES
 __all__ = [
     "lstm_step",
     "lstm_step_compiled",
-    "LSTMScratch",
+    "TFScratchLSTM",
     "train_step",
     "make_train_step",
-    "ScratchLSTMCell",
-    "ScratchLSTM",
+    "KerasScratchLSTMCell",
+    "KerasScratchLSTM",
 ]
 
 
@@ -86,7 +88,7 @@ def lstm_step(
 lstm_step_compiled = tf.function(lstm_step)
 
 
-class LSTMScratch(tf.Module):
+class TFScratchLSTM(tf.Module):
     """One-layer LSTM with ``tf.Variable`` parameters ``W_xi, W_hi, b_i, ...`` (time-major).
 
     Args:
@@ -136,8 +138,10 @@ class LSTMScratch(tf.Module):
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 received = f"{len(state)} tensors" if isinstance(state, (tuple, list)) else type(state).__name__
                 raise ValueError(f"state: expected a pair (H, C), received {received}")
-            state = tuple(expect_float_tensor(f"state {n}", s, self.W_xi.dtype) for n, s in zip("HC", state))
-            for name, s in zip(("H", "C"), state):
+            state = tuple(
+                expect_float_tensor(f"state {n}", s, self.W_xi.dtype) for n, s in zip("HC", state, strict=True)
+            )
+            for name, s in zip(("H", "C"), state, strict=True):
                 expected = (X.shape[1], self.hidden_size)
                 if tuple(s.shape) != expected:
                     raise ValueError(
@@ -158,7 +162,7 @@ def train_step(
     with tf.GradientTape() as tape:
         loss = loss_fn(*batch)
     grads = tape.gradient(loss, variables)
-    optimizer.apply_gradients(zip(grads, variables))
+    optimizer.apply_gradients(zip(grads, variables, strict=True))
     return loss
 
 
@@ -172,8 +176,8 @@ def make_train_step(
 
 
 @keras.saving.register_keras_serializable(package="lstm_course")
-class ScratchLSTMCell(keras.layers.Layer):
-    """Keras 3 LSTM cell with d2l-named weights; wrap it in ``keras.layers.RNN`` (or use :class:`ScratchLSTM`).
+class KerasScratchLSTMCell(keras.layers.Layer):
+    """Keras 3 LSTM cell with d2l-named weights; wrap it in ``keras.layers.RNN`` (or use :class:`KerasScratchLSTM`).
 
     Initialised like ``keras.layers.LSTM``: Glorot-uniform ``W_x*``, orthogonal ``W_h*``, zero
     biases except ``b_f = 1`` (the "unit forget bias").
@@ -227,8 +231,8 @@ class ScratchLSTMCell(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lstm_course")
-class ScratchLSTM(keras.layers.RNN):
-    """``keras.layers.RNN(ScratchLSTMCell(units))``: input ``(batch, steps, input)``, like ``keras.layers.LSTM``.
+class KerasScratchLSTM(keras.layers.RNN):
+    """``keras.layers.RNN(KerasScratchLSTMCell(units))``: input ``(batch, steps, input)``, like ``keras.layers.LSTM``.
 
     Returns ``(batch, units)`` (last step), ``(batch, steps, units)`` with ``return_sequences``,
     plus ``[h, c]`` with ``return_state``.  Works in ``keras.Sequential`` and
@@ -246,7 +250,7 @@ class ScratchLSTM(keras.layers.RNN):
     ) -> None:
         kwargs.pop("cell", None)
         super().__init__(
-            ScratchLSTMCell(units),
+            KerasScratchLSTMCell(units),
             return_sequences=return_sequences,
             return_state=return_state,
             go_backwards=go_backwards,
@@ -261,6 +265,6 @@ class ScratchLSTM(keras.layers.RNN):
         return {**config, "units": self.units}
 
     @classmethod
-    def from_config(cls, config: dict) -> ScratchLSTM:
+    def from_config(cls, config: dict) -> KerasScratchLSTM:
         """Rebuild the layer from :meth:`get_config` (used by ``keras.models.load_model``)."""
         return cls(**config)

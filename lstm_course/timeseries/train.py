@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lstm_course.config import by_profile
-from lstm_course.lm_history import epoch_bar
+from lstm_course.progress import epoch_bar
 from lstm_course.runtime import set_seed
 from lstm_course.timeseries.model import LSTMForecaster
 from lstm_course.torch.training import clipped_step

@@ -1,8 +1,10 @@
-"""Training and evaluating a language model: perplexity, tokens/s, both minibatch schemes.
+"""Training a language model: the loop, its optimiser, and what it does when the loss diverges.
 
 :func:`train_lm` follows d2l's ``train_ch8`` (mean cross-entropy per token, global-norm gradient
 clipping, perplexity = ``exp(mean loss)``) with what that loop lacks: a validation pass per
-epoch, Adam as an alternative to SGD, a tqdm bar, and a returned :class:`LMHistory`.
+epoch, Adam as an alternative to SGD, a tqdm bar, and a returned
+:class:`~lstm_course.lm.history.LMHistory`.  The loss and the perplexity it reports are
+:mod:`lstm_course.torch.lm.evaluate`'s.
 
 State handling depends on the minibatch scheme (see :mod:`lstm_course.data.timemachine`):
 
@@ -22,14 +24,15 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from lstm_course.lm_history import LMHistory, epoch_bar
+from lstm_course.lm.history import LMHistory
+from lstm_course.progress import epoch_bar
 from lstm_course.runtime import get_device, set_seed
-from lstm_course.torch.lm import RNNLM, detach_state
+from lstm_course.torch.lm.evaluate import as_tokens, evaluate_perplexity, lm_loss, perplexity, resets_state
+from lstm_course.torch.lm.model import RNNLM, detach_state
 from lstm_course.torch.training import clipped_step
 
-__all__ = ["DivergedError", "perplexity", "lm_loss", "evaluate_perplexity", "make_optimizer", "train_lm"]
+__all__ = ["DivergedError", "make_optimizer", "train_lm"]
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -51,71 +54,8 @@ class DivergedError(RuntimeError):
         self.step, self.epoch, self.history, self.kept_epoch = step, epoch, history, kept_epoch
 
 
-def perplexity(mean_loss: float) -> float:
-    """``exp(mean_loss)``, ``inf`` where that overflows a float (instead of ``OverflowError``)."""
-    try:
-        return math.exp(mean_loss)
-    except OverflowError:
-        return math.inf
-
-
 def _finite_weights(model: nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for p in model.parameters())
-
-
-def lm_loss(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy per token.
-
-    Args:
-        logits: ``(steps, batch, vocab)``, as returned by :class:`~lstm_course.torch.lm.RNNLM`.
-        Y: targets ``(batch, steps)`` (d2l's batch layout).
-    """
-    steps, batch, vocab = logits.shape
-    if tuple(Y.shape) != (batch, steps):
-        raise ValueError(
-            f"Y: expected shape {(batch, steps)} (batch, steps) to match logits "
-            f"{tuple(logits.shape)}, received {tuple(Y.shape)}"
-        )
-    return F.cross_entropy(logits.reshape(-1, vocab), Y.T.reshape(-1).long())
-
-
-def _as_tensor(array: Any, device: torch.device) -> torch.Tensor:
-    if isinstance(array, torch.Tensor):
-        return array.to(device)
-    return torch.as_tensor(np.asarray(array), dtype=torch.long, device=device)
-
-
-def _uses_random_iter(data_iter: Any, use_random_iter: bool | None) -> bool:
-    if use_random_iter is not None:
-        return bool(use_random_iter)
-    return bool(getattr(data_iter, "use_random_iter", False))
-
-
-@torch.no_grad()
-def evaluate_perplexity(
-    model: RNNLM, data_iter: Iterable, *, device: Any = None, use_random_iter: bool | None = None
-) -> float:
-    """Perplexity ``exp(mean cross-entropy)`` of ``model`` on every token of ``data_iter``.
-
-    The state is carried across batches for sequential partitioning (reset for random sampling);
-    the model is put in ``eval()`` mode and returned to its previous mode afterwards.
-    """
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    random_iter = _uses_random_iter(data_iter, use_random_iter)
-    was_training = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
-        for X, Y in data_iter:
-            X, Y = _as_tensor(X, device), _as_tensor(Y, device)
-            logits, state = model(X, None if random_iter else state)
-            total += float(lm_loss(logits, Y)) * Y.numel()
-            count += Y.numel()
-    finally:
-        model.train(was_training)
-    if count == 0:
-        raise ValueError("data_iter produced no batches")
-    return perplexity(total / count)
 
 
 def make_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -148,7 +88,7 @@ def train_lm(
     """Train a language model; return its per-epoch :class:`LMHistory`.
 
     Args:
-        model: an :class:`~lstm_course.torch.lm.RNNLM` (or any module with its call interface).
+        model: an :class:`~lstm_course.torch.lm.model.RNNLM` (or any module with its call interface).
         train_iter: re-iterable ``(X, Y)`` batches of shape ``(batch, steps)``, e.g. a
             :class:`~lstm_course.data.timemachine.SeqDataLoader`.
         epochs: passes over ``train_iter``.
@@ -194,7 +134,7 @@ def train_lm(
     scheduler = None
     if plateau_decay is not None:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=plateau_decay, patience=0)
-    random_iter = _uses_random_iter(train_iter, use_random_iter)
+    random_iter = resets_state(train_iter, use_random_iter)
     history = LMHistory()
     best_state, best_ppl, best_epoch = None, math.inf, None
     last_state, step = None, 0
@@ -218,7 +158,7 @@ def train_lm(
         total, count, state = 0.0, 0, None
         start = time.perf_counter()
         for X, Y in train_iter:
-            X, Y = _as_tensor(X, device), _as_tensor(Y, device)
+            X, Y = as_tokens(X, device), as_tokens(Y, device)
             state = None if random_iter else detach_state(state)
             logits, state = model(X, state)
             loss = lm_loss(logits, Y)

@@ -17,14 +17,14 @@ for a ``cell`` (``'rnn'``, ``'lstm'``, ``'gru'``) and an ``impl``:
 * ``'fused'`` — :class:`~lstm_course.torch.lstm.FusedLSTM` (four gates in one matrix product,
   hand-written BPTT) or :class:`~lstm_course.torch.gru.FusedGRU` (three gates, autograd).
 
-Training lives in :mod:`lstm_course.torch.lm_train`, generation in
-:mod:`lstm_course.torch.lm_generate`, checkpoints in :mod:`lstm_course.torch.lm_checkpoint`.
+Loss and perplexity live in :mod:`.evaluate`, training in :mod:`.train`, generation in
+:mod:`.generation`, checkpoints in :mod:`.checkpoint` (all in :mod:`lstm_course.torch.lm`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,7 +39,7 @@ IMPLS = ("framework", "scratch", "fused")
 #: Token kinds (as in :func:`lstm_course.data.timemachine.tokenize`).
 TOKENS = ("char", "word")
 
-State = Union[torch.Tensor, tuple[torch.Tensor, ...]]
+State = torch.Tensor | tuple[torch.Tensor, ...]
 _FRAMEWORK = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 

@@ -2,7 +2,7 @@
 
 The file format (tensors and a JSON ``metadata`` string, atomic write, ``weights_only=True``
 load) is :mod:`lstm_course.torch.checkpoint_io`'s; the metadata holds a format tag, the
-:class:`~lstm_course.torch.lm.LMConfig`, the vocabulary and anything JSON-serialisable in
+:class:`~lstm_course.torch.lm.model.LMConfig`, the vocabulary and anything JSON-serialisable in
 ``extra`` such as the training history.
 
 Loading checks that the pieces fit: the vocabulary size equals the model's, a vocabulary or
@@ -25,7 +25,7 @@ from lstm_course.torch.checkpoint_io import (
     vocab_difference,
     write_checkpoint,
 )
-from lstm_course.torch.lm import RNNLM, LMConfig, build_lm
+from lstm_course.torch.lm.model import RNNLM, LMConfig, build_lm
 
 __all__ = [
     "CheckpointError",
@@ -87,7 +87,7 @@ def save_checkpoint(
     """Write a checkpoint atomically; ``path`` may be a file or a folder (then ``checkpoint.pt``).
 
     Args:
-        config: defaults to ``model.config`` (set by :func:`~lstm_course.torch.lm.build_lm`).
+        config: defaults to ``model.config`` (set by :func:`~lstm_course.torch.lm.model.build_lm`).
         extra: JSON-serialisable information kept alongside (settings, history, metrics).
 
     Raises:

@@ -23,7 +23,7 @@ import torch
 
 from lstm_course.data.vocab import Vocab
 from lstm_course.runtime import model_device
-from lstm_course.torch.lm import RNNLM
+from lstm_course.torch.lm.model import RNNLM
 
 __all__ = ["UnknownTokenError", "split_prefix", "sample_next", "generate"]
 
@@ -112,7 +112,7 @@ def generate(
     """Continue ``prefix`` by ``num_preds`` tokens; returns the prefix followed by them.
 
     Args:
-        model: a trained :class:`~lstm_course.torch.lm.RNNLM`.
+        model: a trained :class:`~lstm_course.torch.lm.model.RNNLM`.
         vocab: its vocabulary.
         prefix: the start of the text; every token must be in ``vocab`` (see the module docstring).
         num_preds: tokens to generate, ``>= 1``.

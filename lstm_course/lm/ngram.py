@@ -175,7 +175,7 @@ def streams_of(data_iter: Iterable) -> list[list[int]]:
         last = Y[:, -1]
     if rows is None:
         raise ValueError("data_iter produced no batches")
-    return [row + [int(t)] for row, t in zip(rows, last)]
+    return [row + [int(t)] for row, t in zip(rows, last, strict=True)]
 
 
 @dataclass

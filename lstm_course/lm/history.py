@@ -1,24 +1,22 @@
-"""What the PyTorch and TensorFlow language-model trainers share: the history and the epoch bar.
+"""The per-epoch record both language-model trainers return.
 
-Framework-free: :func:`lstm_course.torch.lm_train.train_lm` and
-:func:`lstm_course.tf.lm.train_lm_tf` both return an :class:`LMHistory` and show
-:func:`epoch_bar`.
+Framework-free: :func:`lstm_course.torch.lm.train.train_lm` and
+:func:`lstm_course.tf.lm.train_lm_tf` both return an :class:`LMHistory`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LMHistory", "epoch_bar"]
+__all__ = ["LMHistory"]
 
 
 @dataclass
 class LMHistory:
-    """Per-epoch record of :func:`train_lm` (index ``e`` is epoch ``e + 1``).
+    """Per-epoch record of a language-model trainer (index ``e`` is epoch ``e + 1``).
 
     Attributes:
         train_ppl: training perplexity, averaged over the epoch's tokens (while the weights move).
@@ -75,34 +73,3 @@ class LMHistory:
         ax = plot_history(curves, ylabel="困惑度 (perplexity)", title=title, logy=logy, ax=ax)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         return ax
-
-
-class _NoBar:
-    """Stand-in for a disabled tqdm bar: iterates, ignores postfixes."""
-
-    def __init__(self, iterable) -> None:
-        self._iterable = iterable
-
-    def __iter__(self):
-        return iter(self._iterable)
-
-    def set_postfix(self, *args, **kwargs) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def epoch_bar(epochs: int, *, desc: str, enabled: bool = True) -> Any:
-    """A tqdm bar over ``range(epochs)``; nothing is imported or printed when ``enabled`` is false.
-
-    Uses the notebook widget when ``ipywidgets`` is installed and the text bar otherwise (so a
-    notebook without ipywidgets shows a plain bar instead of a TqdmWarning).
-    """
-    if not enabled:
-        return _NoBar(range(epochs))
-    if importlib.util.find_spec("ipywidgets") is not None:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    return tqdm(range(epochs), desc=desc, unit="epoch")
