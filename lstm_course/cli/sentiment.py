@@ -21,7 +21,7 @@ QUIT_WORDS = {"q", "quit", "exit", "退出"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``sentiment`` group with its ``train``, ``evaluate`` and ``predict`` commands."""
+    """Add the ``sentiment`` group with its ``train``, ``evaluate``, ``predict`` and ``pretrain`` commands."""
     parser = subparsers.add_parser("sentiment", help="train, evaluate and use the Chinese review classifier")
     _one_line_errors(parser)
     commands = parser.add_subparsers(dest="command", metavar="ACTION", required=True)
@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--tensorboard", metavar="DIR", help="log curves for TensorBoard (if installed)")
     train.add_argument("--out", metavar="PATH", help="checkpoint file (default: the course cache)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
+    train.add_argument("--pretrained", metavar="LM", help="fine-tune a model from `sentiment pretrain` (ULMFiT)")
     train.set_defaults(func=_train)
     _one_line_errors(train)
 
@@ -80,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--out", metavar="CSV", default="-", help="where --file writes its CSV (default: stdout)")
     predict.set_defaults(func=_predict)
     _one_line_errors(predict)
+
+    from lstm_course.cli.sentiment_pretrain import register_pretrain
+
+    _one_line_errors(register_pretrain(commands))
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +136,7 @@ def _train(args: argparse.Namespace) -> int:
     profile()  # an unknown LSTM_COURSE_PROFILE is one line here, as in `lm train`
     if args.user_dict and args.tokenizer != "word":
         raise UsageError("--user-dict only works with --tokenizer word")
-    for name in ("user_dict", "data"):
+    for name in ("user_dict", "data", "pretrained"):
         value = getattr(args, name)
         if value:
             check_input_file(f"--{name.replace('_', '-')}", value)
@@ -179,6 +184,10 @@ def _train(args: argparse.Namespace) -> int:
         if v is not None
     }
     train_cfg = S.train_config(seed=args.seed, **train_overrides)
+    if args.pretrained:
+        from lstm_course.cli.sentiment_pretrain import train_pretrained
+
+        return train_pretrained(args, data, train_cfg, out)
     model_cfg = S.model_config(data.vocab, **model_overrides)
     try:
         check_fits(

@@ -8,6 +8,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,6 +105,7 @@ def fit(
     progress: bool = True,
     log: Callable[[str], None] | None = print,
     tensorboard_dir: str | None = None,
+    schedule: Any = None,
 ) -> History:
     """Train ``model`` in place and leave it holding the weights of its best validation epoch.
 
@@ -115,6 +117,10 @@ def fit(
         log: called with one line per epoch; ``None`` for silence.
         tensorboard_dir: write scalars there with ``torch.utils.tensorboard`` when TensorBoard is
             installed; otherwise a warning is issued and training continues without it.
+        schedule: replaces the optimiser and learning-rate plan, e.g.
+            :class:`~lstm_course.torch.sentiment.transfer.ULMFiTSchedule`:
+            ``schedule.build(model, config, total_steps) -> (optimizer, per_step_scheduler)`` once,
+            ``schedule.start_epoch(model, epoch)`` before every epoch.
     """
     if len(train) == 0 or len(valid) == 0:
         raise ValueError(f"need non-empty train and valid splits, got {len(train)} and {len(valid)}")
@@ -134,10 +140,15 @@ def fit(
     loader = make_loader(
         train, batch_size=config.batch_size, pad_index=model.config.pad_index, shuffle=True, seed=config.seed
     )
+    step_scheduler = None
+    if schedule is not None:
+        optimizer, step_scheduler = schedule.build(model, config, config.epochs * len(loader))
     history = History()
     best_state, best_key, waited = None, (-math.inf, -math.inf), 0
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
+        if schedule is not None:
+            schedule.start_epoch(model, epoch)
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
         batches = loader
@@ -150,12 +161,15 @@ def fit(
             logits = model(batch["tokens"].to(device), batch["lengths"])
             loss = loss_fn(logits, labels)
             clipped_step(model, optimizer, loss, config.clip_norm)
+            if step_scheduler is not None:
+                step_scheduler.step()
             total_loss += loss.item() * len(labels)
             correct += int(((logits > 0) == (labels > 0.5)).sum())
             seen += len(labels)
             if progress:
                 batches.set_postfix(loss=f"{total_loss / seen:.4f}")
-        scheduler.step()
+        if step_scheduler is None:
+            scheduler.step()
         valid_loss, valid_acc, _ = loss_and_accuracy(model, valid, device=device)
         history.train_loss.append(total_loss / seen)
         history.train_acc.append(correct / seen)
