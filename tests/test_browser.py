@@ -1,13 +1,16 @@
 """Open every page of the built site in headless Chromium (Debian's, driven by Playwright).
 
 Fails on JavaScript errors, formulas MathJax did not typeset, broken images and broken internal
-links; searches for Chinese terms; saves full-page screenshots under ``_build/screenshots/``.
+links; searches for Chinese terms.  Saves a screenshot of every page at 1280 px under
+``_build/screenshots/pages/`` (the top of each page; ``LSTM_COURSE_SCREENSHOTS=full`` saves whole
+pages, for reading the site as a learner would) and full-page shots of the home page and a chapter.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import shutil
 import threading
@@ -110,10 +113,15 @@ def test_every_page_renders_cleanly(browser, site_url, built_site):
     page.on("pageerror", lambda e: console.append(str(e)))
     pages = _pages(built_site)
     assert pages, "no pages found"
+    shots = built_site.parent / "screenshots" / "pages"
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
+    whole_pages = os.environ.get("LSTM_COURSE_SCREENSHOTS") == "full"
     for rel in pages:
         console.clear()
         page.goto(f"{site_url}/{rel}", wait_until="load")
         _wait_for_mathjax(page)
+        page.screenshot(path=str(shots / (rel.replace("/", "__") + ".png")), full_page=whole_pages)
         info = page.evaluate(PAGE_CHECK)
         if console:
             problems.append(f"{rel}: JavaScript errors: {console[:3]}")
@@ -137,6 +145,7 @@ def test_every_page_renders_cleanly(browser, site_url, built_site):
         if not response.ok:
             problems.append(f"broken internal link {link}: HTTP {response.status}")
     page.close()
+    assert len(list(shots.glob("*.png"))) == len(pages), "a page has no screenshot"
     assert not problems, "\n".join(problems)
 
 
