@@ -23,6 +23,27 @@ class UsageError(Exception):
     """A problem with what the user asked for; printed without a traceback."""
 
 
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for a count: an integer >= 1, else a one-line argparse error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def check_input_file(option: str, value: str) -> Path:
+    """``value`` as a path to an existing file, or a one-line :class:`UsageError` saying what it is instead."""
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"{option} {value} is a directory, not a file")
+    if not path.is_file():
+        raise UsageError(f"{option}: file not found: {value}")
+    return path
+
+
 def ensure_writable(path: str | Path, *, option: str, folder: bool) -> Path:
     """Check before any work that ``path`` (a folder, or a file when ``folder`` is false) can be written.
 

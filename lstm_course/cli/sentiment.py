@@ -14,7 +14,7 @@ import math
 import sys
 from pathlib import Path
 
-from lstm_course.cli import UsageError, ensure_writable
+from lstm_course.cli import UsageError, check_input_file, ensure_writable, positive_int
 from lstm_course.config import profile
 
 QUIT_WORDS = {"q", "quit", "exit", "退出"}
@@ -33,14 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--user-dict", metavar="FILE", help="jieba user dictionary (word tokenizer only)")
     train.add_argument("--data", metavar="CSV", help="train on your own CSV/zip with columns cat,label,review")
     train.add_argument(
-        "--train-size", type=_positive_int, metavar="N", help="use a stratified subset of N training reviews"
+        "--train-size", type=positive_int, metavar="N", help="use a stratified subset of N training reviews"
     )
-    train.add_argument("--max-len", type=_positive_int, metavar="N", help="tokens kept per review")
+    train.add_argument("--max-len", type=positive_int, metavar="N", help="tokens kept per review")
     train.add_argument(
         "--embedding-dim",
         "--embed-size",
         dest="embedding_dim",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="size of the token embeddings (--embed-size: the old name)",
     )
@@ -48,15 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--hidden-size",
         "--hidden",
         dest="hidden_size",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="LSTM hidden size per direction (--hidden: the old name of `lm`)",
     )
-    train.add_argument("--layers", type=_positive_int, metavar="N", help="stacked LSTM layers (default 1)")
+    train.add_argument("--layers", type=positive_int, metavar="N", help="stacked LSTM layers (default 1)")
     train.add_argument("--unidirectional", action="store_true", help="a left-to-right LSTM instead of a BiLSTM")
     train.add_argument("--dropout", type=float, metavar="P")
-    train.add_argument("--epochs", type=_positive_int, metavar="N")
-    train.add_argument("--batch-size", type=_positive_int, metavar="N")
+    train.add_argument("--epochs", type=positive_int, metavar="N")
+    train.add_argument("--batch-size", type=positive_int, metavar="N")
     train.add_argument("--lr", type=float, metavar="LR", help="AdamW learning rate")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
@@ -107,27 +107,7 @@ def _checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 # ----------------------------------------------------------------------------- train / evaluate
-
-
-def check_input_file(option: str, value: str) -> Path:
-    """``value`` as a path to an existing file, or a one-line :class:`UsageError` saying what it is instead."""
-    path = Path(value)
-    if path.is_dir():
-        raise UsageError(f"{option} {value} is a directory, not a file")
-    if not path.is_file():
-        raise UsageError(f"{option}: file not found: {value}")
-    return path
 
 
 def _train(args: argparse.Namespace) -> int:

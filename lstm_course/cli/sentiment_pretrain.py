@@ -14,29 +14,10 @@ import argparse
 import math
 from pathlib import Path
 
-from lstm_course.cli import UsageError, ensure_writable
+from lstm_course.cli import UsageError, check_input_file, ensure_writable, positive_int
 from lstm_course.config import profile
 
 __all__ = ["register_pretrain", "train_pretrained"]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _input_file(option: str, value: str) -> Path:
-    path = Path(value)
-    if path.is_dir():
-        raise UsageError(f"{option} {value} is a directory, not a file")
-    if not path.is_file():
-        raise UsageError(f"{option}: file not found: {value}")
-    return path
 
 
 def register_pretrain(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,16 +25,16 @@ def register_pretrain(commands: argparse._SubParsersAction) -> argparse.Argument
     parser = commands.add_parser("pretrain", help="pre-train an LSTM language model on the training reviews")
     parser.add_argument("--tokenizer", choices=("word", "char"), default="word", help="as in train (default: word)")
     parser.add_argument("--data", metavar="CSV", help="your own CSV/zip with columns cat,label,review")
-    parser.add_argument("--train-size", type=_positive_int, metavar="N", help="a stratified subset of N reviews")
-    parser.add_argument("--max-len", type=_positive_int, metavar="N", help="tokens kept per review")
-    parser.add_argument("--embedding-dim", type=_positive_int, metavar="N")
-    parser.add_argument("--hidden-size", type=_positive_int, metavar="N")
-    parser.add_argument("--layers", type=_positive_int, metavar="N", help="stacked LSTM layers (default 1)")
+    parser.add_argument("--train-size", type=positive_int, metavar="N", help="a stratified subset of N reviews")
+    parser.add_argument("--max-len", type=positive_int, metavar="N", help="tokens kept per review")
+    parser.add_argument("--embedding-dim", type=positive_int, metavar="N")
+    parser.add_argument("--hidden-size", type=positive_int, metavar="N")
+    parser.add_argument("--layers", type=positive_int, metavar="N", help="stacked LSTM layers (default 1)")
     parser.add_argument(
-        "--output-size", type=_positive_int, metavar="N", help="predict only the N most frequent tokens (softmax cost)"
+        "--output-size", type=positive_int, metavar="N", help="predict only the N most frequent tokens (softmax cost)"
     )
-    parser.add_argument("--epochs", type=_positive_int, metavar="N")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N")
+    parser.add_argument("--epochs", type=positive_int, metavar="N")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N")
     parser.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
@@ -68,7 +49,7 @@ def _prepare(args: argparse.Namespace):
 
     profile()
     if args.data:
-        _input_file("--data", args.data)
+        check_input_file("--data", args.data)
     overrides = {"source": args.data, "seed": args.seed}
     if args.train_size:
         overrides["train_size"] = args.train_size
@@ -120,7 +101,7 @@ def train_pretrained(args: argparse.Namespace, data, train_cfg, out: Path) -> in
     from lstm_course.torch.sentiment import pretrain as P
     from lstm_course.torch.sentiment import transfer as T
 
-    path = _input_file("--pretrained", args.pretrained)
+    path = check_input_file("--pretrained", args.pretrained)
     given = [f"--{n.replace('_', '-')}" for n in ("embedding_dim", "hidden_size", "layers") if getattr(args, n, None)]
     if given:
         raise UsageError(f"{', '.join(given)}: the sizes come from the --pretrained language model; leave them out")

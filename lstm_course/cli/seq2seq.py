@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lstm_course.cli import UsageError
-from lstm_course.cli.sentiment import _one_line_errors, _positive_int
+from lstm_course.cli import UsageError, positive_int
+from lstm_course.cli.sentiment import _one_line_errors
 
 SPLITS = ("test", "valid", "long")
 
@@ -25,13 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--attention", choices=("additive", "dot", "none"), default="additive")
     train.add_argument(
         "--train-digits",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="longest numbers seen in training (default from the profile)",
     )
-    train.add_argument("--hidden-size", type=_positive_int, metavar="N")
-    train.add_argument("--epochs", type=_positive_int, metavar="N")
-    train.add_argument("--batch-size", type=_positive_int, metavar="N")
+    train.add_argument("--hidden-size", type=positive_int, metavar="N")
+    train.add_argument("--epochs", type=positive_int, metavar="N")
+    train.add_argument("--batch-size", type=positive_int, metavar="N")
     train.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu, cuda, mps (default: cpu)")
@@ -45,14 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--split", choices=SPLITS, default="test", help="test/valid: lengths seen in training; long: longer numbers"
     )
-    evaluate.add_argument("--beam", type=_positive_int, default=1, metavar="W", help="beam width (1: greedy)")
+    evaluate.add_argument("--beam", type=positive_int, default=1, metavar="W", help="beam width (1: greedy)")
     evaluate.set_defaults(func=_evaluate)
     _one_line_errors(evaluate)
 
     translate = commands.add_parser("translate", help="read numerals aloud in Chinese")
     translate.add_argument("numbers", nargs="+", metavar="NUMBER", help="numerals such as 20503")
     _checkpoint_argument(translate)
-    translate.add_argument("--beam", type=_positive_int, default=1, metavar="W", help="beam width (1: greedy)")
+    translate.add_argument("--beam", type=positive_int, default=1, metavar="W", help="beam width (1: greedy)")
     translate.set_defaults(func=_translate)
     _one_line_errors(translate)
 
