@@ -13,7 +13,7 @@ it is no better than a unidirectional model, and the generated text shows it.
 window starts from the zero state in both directions).  :func:`position_perplexity` measures the
 perplexity at each position of a window; :func:`generate_rereading` generates text the only way a
 bidirectional model can be used for it: re-read the whole text so far, take the last position's
-prediction.  :func:`influence_matrix` (in :mod:`lstm_course.experiments.influence`) shows the
+prediction.  :func:`influence_matrix` (in :mod:`lstm_course.torch.influence`) shows the
 leak as a picture.
 
 Importing this module imports PyTorch.

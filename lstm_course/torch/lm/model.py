@@ -17,8 +17,8 @@ for a ``cell`` (``'rnn'``, ``'lstm'``, ``'gru'``) and an ``impl``:
 * ``'fused'`` — :class:`~lstm_course.torch.lstm.FusedLSTM` (four gates in one matrix product,
   hand-written BPTT) or :class:`~lstm_course.torch.gru.FusedGRU` (three gates, autograd).
 
-Loss and perplexity live in :mod:`.evaluate`, training in :mod:`.train`, generation in
-:mod:`.generation`, checkpoints in :mod:`.checkpoint` (all in :mod:`lstm_course.torch.lm`).
+Loss and perplexity live in :mod:`lstm_course.torch.lm.evaluate`, training in :mod:`lstm_course.torch.lm.train`, generation in
+:mod:`lstm_course.torch.lm.generation`, checkpoints in :mod:`lstm_course.torch.lm.checkpoint` (all re-exported by :mod:`lstm_course.torch.lm`).
 """
 
 from __future__ import annotations

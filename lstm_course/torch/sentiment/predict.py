@@ -71,7 +71,7 @@ class SentimentPredictor:
         """Load a checkpoint written by :func:`~lstm_course.torch.sentiment.save_checkpoint`.
 
         Raises:
-            FileNotFoundError, CheckpointError: as :func:`~lstm_course.torch.sentiment.load_checkpoint`.
+            FileNotFoundError, CheckpointError: as :func:`~lstm_course.torch.sentiment.checkpoint.load_checkpoint`.
         """
         from lstm_course.torch.sentiment.checkpoint import load_checkpoint
 

@@ -317,7 +317,7 @@ def generate_review(
 ) -> str:
     """Continue the tokens ``prefix`` by ``num_tokens`` sampled tokens; return them joined (no spaces).
 
-    Sampling is :func:`lstm_course.torch.lm.sample_next`; ``<unk>`` and ``<pad>`` are
+    Sampling is :func:`lstm_course.torch.lm.generation.sample_next`; ``<unk>`` and ``<pad>`` are
     never produced.
 
     Raises:
