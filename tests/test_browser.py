@@ -65,11 +65,11 @@ def browser():
 
 
 def _pages(site: Path) -> list[str]:
-    skip = {"genindex.html", "search.html", "index.html"}
+    skip = {"genindex.html", "search.html", "index.html"}  # the site's root index.html only redirects
     return sorted(
-        str(p.relative_to(site))
+        rel
         for p in site.rglob("*.html")
-        if "_static" not in p.parts and "_sources" not in p.parts and p.name not in skip and "_modules" not in p.parts
+        if not {"_static", "_sources", "_modules"} & set(p.parts) and (rel := str(p.relative_to(site))) not in skip
     )
 
 
