@@ -25,7 +25,7 @@ import io
 import random
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,32 +212,40 @@ def split_reviews(
     return ReviewSplits(train, valid, test)
 
 
-def stratified_subset(reviews: Sequence[Review], size: int | None, *, seed: int = 0) -> list[Review]:
-    """Exactly ``size`` reviews keeping the ``(category, label)`` proportions; ``None`` keeps all.
+def stratified_indices(keys: Sequence[Hashable], size: int | None, *, seed: int = 0) -> list[int]:
+    """Indices of exactly ``size`` items keeping the proportions of their ``keys``; ``None`` keeps all.
 
-    Each stratum gets its proportional share rounded down, and the reviews left over go to the
-    strata with the largest remainders (the largest remainder method), so the sizes add up.
+    Each stratum (items with one key) gets its proportional share rounded down, and the items
+    left over go to the strata with the largest remainders (the largest remainder method), so
+    the sizes add up.  The indices come in a seeded random order.
     """
-    if size is None or size >= len(reviews):
-        return list(reviews)
+    if size is None or size >= len(keys):
+        return list(range(len(keys)))
     if size < 1:
         raise ValueError(f"size must be a positive int or None, got {size}")
     rng = random.Random(seed)
-    strata: dict[tuple[str, int], list[Review]] = defaultdict(list)
-    for review in reviews:
-        strata[(review.category, review.label)].append(review)
-    keys = sorted(strata)
-    exact = {key: len(strata[key]) * size / len(reviews) for key in keys}
-    quota = {key: int(exact[key]) for key in keys}
-    for key in sorted(keys, key=lambda k: -(exact[k] - quota[k]))[: size - sum(quota.values())]:
+    strata: dict[Hashable, list[int]] = defaultdict(list)
+    for index, key in enumerate(keys):
+        strata[key].append(index)
+    ordered = sorted(strata)
+    exact = {key: len(strata[key]) * size / len(keys) for key in ordered}
+    quota = {key: int(exact[key]) for key in ordered}
+    for key in sorted(ordered, key=lambda k: -(exact[k] - quota[k]))[: size - sum(quota.values())]:
         quota[key] += 1
     chosen = []
-    for key in keys:
+    for key in ordered:
         members = list(strata[key])
         rng.shuffle(members)
         chosen += members[: quota[key]]
     rng.shuffle(chosen)
     return chosen
+
+
+def stratified_subset(reviews: Sequence[Review], size: int | None, *, seed: int = 0) -> list[Review]:
+    """Exactly ``size`` reviews keeping the ``(category, label)`` proportions; ``None`` keeps all
+    (:func:`stratified_indices`)."""
+    keys = [(review.category, review.label) for review in reviews]
+    return [reviews[i] for i in stratified_indices(keys, size, seed=seed)]
 
 
 def load_splits(

@@ -55,6 +55,7 @@ __all__ = [
     "lm_targets",
     "review_lm_loss",
     "review_perplexity",
+    "unigram_perplexity",
     "pretrain_lm",
     "generate_review",
     "save_lm",
@@ -185,8 +186,8 @@ class PretrainConfig:
 def lm_config(vocab: Vocab, **overrides: Any) -> ReviewLMConfig:
     """Profile defaults of the language model, sized to the classifier's ``vocab``."""
     sizes = by_profile(
-        quick=dict(embedding_dim=64, hidden_size=64, output_size=2000),
-        full=dict(embedding_dim=128, hidden_size=128, output_size=10_000),
+        quick=dict(embedding_dim=64, hidden_size=64, output_size=1000),
+        full=dict(embedding_dim=128, hidden_size=128, output_size=4000),
     )
     settings = dict(vocab_size=len(vocab), pad_index=vocab[PAD_TOKEN], num_layers=1, dropout=0.1, **sizes)
     settings.update(overrides)
@@ -196,7 +197,7 @@ def lm_config(vocab: Vocab, **overrides: Any) -> ReviewLMConfig:
 
 def pretrain_config(**overrides: Any) -> PretrainConfig:
     """Profile defaults of :class:`PretrainConfig`."""
-    settings = by_profile(quick=dict(epochs=3, lr=5e-3), full=dict(epochs=8, lr=3e-3))
+    settings = by_profile(quick=dict(epochs=1, batch_size=128, lr=1e-2), full=dict(epochs=5, batch_size=128, lr=5e-3))
     settings.update(overrides)
     return PretrainConfig(**settings)
 
@@ -254,6 +255,25 @@ def review_perplexity(model: ReviewLM, data: EncodedReviews, *, batch_size: int 
     if count == 0:
         raise ValueError("no review with at least two tokens to score")
     return perplexity(total / count)
+
+
+def unigram_perplexity(train: EncodedReviews, data: EncodedReviews, output_size: int) -> float:
+    """The baseline a language model must beat: perplexity on ``data`` of token frequencies
+    counted on ``train`` (add-one smoothed), over the same capped vocabulary and the same
+    predicted positions (every token of a review but its first) as :func:`review_perplexity`.
+    """
+    import numpy as np
+
+    def targets(reviews: EncodedReviews) -> np.ndarray:
+        ids = np.concatenate([r[1:] for r in reviews.ids if len(r) >= 2] or [np.zeros(0, np.int64)])
+        return np.where(ids >= output_size, 0, ids)
+
+    counts = np.bincount(targets(train), minlength=output_size).astype(float) + 1.0
+    log_p = np.log(counts / counts.sum())
+    scored = targets(data)
+    if scored.size == 0:
+        raise ValueError("no review with at least two tokens to score")
+    return float(np.exp(-log_p[scored].mean()))
 
 
 def pretrain_lm(
