@@ -65,7 +65,24 @@ def test_pretrain_then_train_pretrained_saves_a_unidirectional_classifier(lm_pat
     checkpoint = S.load_checkpoint(out)
     assert not checkpoint.model.config.bidirectional and checkpoint.model.config.hidden_size == 8
     assert checkpoint.extra["pretrained"] == str(lm_path)
+    assert checkpoint.extra["fine_tune"] == "ulmfit"
     assert len(checkpoint.extra["history"]["valid_acc"]) == 2
+
+
+def test_plain_fine_tuning_starts_from_the_language_model(lm_path, source, workdir):
+    out = workdir / "plain.pt"
+    argv = ["sentiment", "train", "--data", str(source), *COMMON, "--epochs", "1", "--lr", "1e-9"]
+    assert main([*argv, "--pretrained", str(lm_path), "--fine-tune", "plain", "--out", str(out)]) == 0
+    checkpoint = S.load_checkpoint(out)
+    assert checkpoint.extra["fine_tune"] == "plain"
+    lm = P.load_lm(lm_path).model
+    # a learning rate of 1e-9 leaves the transferred LSTM where the language model put it
+    torch.testing.assert_close(checkpoint.model.lstm.weight_hh_l0, lm.lstm.weight_hh_l0, rtol=0, atol=1e-6)
+
+
+def test_fine_tune_without_pretrained_is_a_one_line_error(source, workdir, capsys):
+    argv = ["sentiment", "train", "--data", str(source), *COMMON, "--fine-tune", "plain"]
+    assert "--pretrained" in _one_line_error(capsys, [*argv, "--out", str(workdir / "y.pt")])
 
 
 def test_bad_pretrained_checkpoints_are_one_line_errors(lm_path, source, workdir, capsys):

@@ -39,7 +39,7 @@ def _batch(vocab_size=30, lengths=(7, 3, 5, 1), seed=0):
 def test_after_transfer_the_classifier_lstm_computes_the_lm_hidden_states(layers):
     torch.manual_seed(0)
     lm = _lm(layers=layers).eval()
-    classifier = S.SentimentLSTM(T.classifier_config(lm, dropout=0.0)).eval()
+    classifier = S.SentimentLSTM(T.classifier_config(lm, dropout=0.0, pooling="last")).eval()
     batch = _batch()
     tokens, lengths = batch["tokens"], batch["lengths"]
     with torch.no_grad():

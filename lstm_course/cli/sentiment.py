@@ -64,6 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", metavar="PATH", help="checkpoint file (default: the course cache)")
     train.add_argument("--no-progress", action="store_true", help="no progress bars")
     train.add_argument("--pretrained", metavar="LM", help="fine-tune a model from `sentiment pretrain` (ULMFiT)")
+    train.add_argument(
+        "--fine-tune",
+        choices=("ulmfit", "plain"),
+        default=None,
+        help="with --pretrained: ULMFiT's schedule (per-layer rates, slanted triangular, gradual unfreezing; "
+        "the default) or plain AdamW at a constant rate",
+    )
     train.set_defaults(func=_train)
     _one_line_errors(train)
 
@@ -116,6 +123,8 @@ def _train(args: argparse.Namespace) -> int:
     profile()  # an unknown LSTM_COURSE_PROFILE is one line here, as in `lm train`
     if args.user_dict and args.tokenizer != "word":
         raise UsageError("--user-dict only works with --tokenizer word")
+    if args.fine_tune and not args.pretrained:
+        raise UsageError("--fine-tune only works with --pretrained LM.pt")
     for name in ("user_dict", "data", "pretrained"):
         value = getattr(args, name)
         if value:

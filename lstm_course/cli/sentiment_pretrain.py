@@ -112,16 +112,18 @@ def train_pretrained(args: argparse.Namespace, data, train_cfg, out: Path) -> in
             f"--pretrained: {exc} (pre-train with the same --tokenizer/--data/--train-size/--seed)"
         ) from None
     overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
+    mode = getattr(args, "fine_tune", None) or "ulmfit"
     from lstm_course.runtime import set_seed
 
     set_seed(train_cfg.seed)  # the output layer is initialised from the training seed
     try:
         net = T.transfer_weights(lm, S.SentimentLSTM(T.classifier_config(lm, **overrides)))
-        history = T.fine_tune(net, data.train, data.valid, train_cfg, progress=not args.no_progress)
+        tune = T.fine_tune if mode == "ulmfit" else S.fit
+        history = tune(net, data.train, data.valid, train_cfg, progress=not args.no_progress)
     except RuntimeError as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
     try:
-        S.save_trained(out, net, data, history, train_cfg, extra={"pretrained": str(path)})
+        S.save_trained(out, net, data, history, train_cfg, extra={"pretrained": str(path), "fine_tune": mode})
     except S.CheckpointError as exc:
         raise UsageError(f"the model cannot be saved: {exc}") from None
     except OSError as exc:

@@ -5,7 +5,8 @@ Modules, one job each: :mod:`.model` (the network), :mod:`.batching` (bucketed, 
 prediction all run), :mod:`.train` (``fit``), :mod:`.evaluate` (metrics, tables, plots, averaging
 an ensemble), :mod:`.checkpoint` (safe save/load), :mod:`.predict` (raw text in, label and
 probability out) and :mod:`.pipeline` (profile defaults and the end-to-end calls the notebooks
-and the CLI share).
+and the CLI share).  Transfer learning (ULMFiT): :mod:`.pretrain` (a review language model on the
+training split's text) and :mod:`.transfer` (its weights in the classifier, fine-tuning schedules).
 Data handling lives in :mod:`lstm_course.data.reviews` (reading, cleaning, splitting, encoding)
 and :mod:`lstm_course.data.review_tokens` (tokenising).
 """
@@ -41,7 +42,24 @@ from lstm_course.torch.sentiment.pipeline import (
     train_model,
 )
 from lstm_course.torch.sentiment.predict import Prediction, SentimentEnsemble, SentimentPredictor
+from lstm_course.torch.sentiment.pretrain import (
+    PretrainConfig,
+    ReviewLM,
+    ReviewLMCheckpoint,
+    ReviewLMConfig,
+    generate_review,
+    load_lm,
+    pretrain_lm,
+    save_lm,
+)
 from lstm_course.torch.sentiment.train import History, TrainConfig, fit, loss_and_accuracy
+from lstm_course.torch.sentiment.transfer import (
+    TransferConfig,
+    ULMFiTSchedule,
+    fine_tune,
+    train_from_lm,
+    transfer_weights,
+)
 
 __all__ = [
     "CheckpointError",
@@ -50,6 +68,10 @@ __all__ = [
     "History",
     "Prediction",
     "PreparedData",
+    "PretrainConfig",
+    "ReviewLM",
+    "ReviewLMCheckpoint",
+    "ReviewLMConfig",
     "SentimentCheckpoint",
     "SentimentConfig",
     "SentimentEnsemble",
@@ -57,14 +79,19 @@ __all__ = [
     "SentimentPredictor",
     "TokenizerConfig",
     "TrainConfig",
+    "TransferConfig",
+    "ULMFiTSchedule",
     "average",
     "configure_cpu_threads",
     "data_settings",
     "default_checkpoint",
     "encode_split",
     "evaluate",
+    "fine_tune",
     "fit",
+    "generate_review",
     "load_checkpoint",
+    "load_lm",
     "loss_and_accuracy",
     "model_config",
     "plot_confusion",
@@ -72,9 +99,13 @@ __all__ = [
     "positive_probabilities",
     "predict_logits",
     "prepare_data",
+    "pretrain_lm",
     "save_checkpoint",
+    "save_lm",
     "save_trained",
     "train_config",
+    "train_from_lm",
     "train_model",
+    "transfer_weights",
     "wilson_interval",
 ]

@@ -80,7 +80,11 @@ def transfer_config(**overrides: Any) -> TransferConfig:
 
 
 def classifier_config(lm: ReviewLM, **overrides: Any) -> SentimentConfig:
-    """A unidirectional :class:`SentimentConfig` with the LM's vocabulary and sizes."""
+    """A unidirectional :class:`SentimentConfig` with the LM's vocabulary and sizes.
+
+    Pooling is ``'last+max'`` (ULMFiT's concat pooling, without the mean): an LM's last state is
+    shaped for predicting the next token, the maximum over time carries the whole review.
+    """
     c = lm.config
     settings = dict(
         vocab_size=c.vocab_size,
@@ -90,6 +94,7 @@ def classifier_config(lm: ReviewLM, **overrides: Any) -> SentimentConfig:
         num_layers=c.num_layers,
         bidirectional=False,
         dropout=0.3,
+        pooling="last+max",
     )
     settings.update(overrides)
     return SentimentConfig(**settings)
