@@ -89,4 +89,11 @@ GLOSSARY: tuple[Term, ...] = (
     Term("教师强制", "teacher forcing", "强制教学"),
     Term("曝光偏差", "exposure bias"),
     Term("完全匹配率", "exact match"),
+    Term("迁移学习", "transfer learning"),
+    Term("预训练", "pre-training"),
+    Term("微调", "fine-tuning"),
+    Term("逐层递减的学习率", "discriminative learning rates"),
+    Term("斜三角学习率", "slanted triangular learning rates"),
+    Term("逐层解冻", "gradual unfreezing"),
+    Term("标签效率", "label efficiency"),
 )

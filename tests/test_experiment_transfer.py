@@ -15,6 +15,7 @@ from lstm_course.data.reviews import stratified_indices
 from lstm_course.experiments import transfer as X
 from lstm_course.torch import sentiment as S
 from lstm_course.torch.sentiment import pretrain as P
+from lstm_course.torch.sentiment import transfer as T
 
 matplotlib.use("Agg")
 
@@ -84,6 +85,17 @@ def test_each_method_trains_the_same_architecture_and_scores_the_test_split(data
     assert not torch.allclose(nets["scratch"].lstm.weight_hh_l0, lm.lstm.weight_hh_l0, atol=1e-3)
     with pytest.raises(ValueError, match="method"):
         X.run_method("bert", data, lm, labelled, plan.train_config(64))
+    with pytest.raises(ValueError, match="ulmfit"):
+        X.run_method("scratch", data, lm, labelled, plan.train_config(64), transfer=T.TransferConfig())
+
+
+def test_ulmfit_options_reach_the_fine_tuning(data, lm):
+    labelled = X.labelled_subset(data.train, 64)
+    config = X.Budget(steps=2, min_epochs=1, max_epochs=1, batch_size=32, lr=0.05, patience=1).train_config(64)
+    frozen, _ = X.run_method("ulmfit", data, lm, labelled, config)  # epoch 1: only the output layer trains
+    free, _ = X.run_method("ulmfit", data, lm, labelled, config, transfer=T.TransferConfig(gradual_unfreezing=False))
+    torch.testing.assert_close(frozen.lstm.weight_hh_l0, lm.lstm.weight_hh_l0, rtol=0, atol=0)
+    assert not torch.allclose(free.lstm.weight_hh_l0, lm.lstm.weight_hh_l0, atol=1e-4)
 
 
 def test_label_efficiency_runs_every_method_at_every_count(data, lm):
@@ -138,3 +150,17 @@ def test_unigram_perplexity_is_the_exponent_of_the_frequency_entropy(data):
     scored = capped(valid)
     expected = math.exp(-sum(math.log((counts[t] + 1) / total) for t in scored) / len(scored))
     assert P.unigram_perplexity(train, valid, output_size) == pytest.approx(expected, rel=1e-12)
+
+
+def test_glued_runs_read_back_from_a_record(monkeypatch):
+    from lstm_course import claims
+
+    glued = {}
+    monkeypatch.setattr(claims, "glue", lambda name, value, **_: glued.setdefault(name, value))
+    runs = [_run(250, "scratch", 0.70), _run(250, "ulmfit", 0.75), _run(5000, "pretrained", 0.9)]
+    X.glue_runs(runs, n_train=5000)
+    assert "pretrained_all_accuracy" in glued and "scratch_250_high" in glued
+    back = X.runs_from_record({**glued, "n_train": 5000, "n_test": 1000, "pretrained_x_accuracy": 1.0})
+    assert [(r.labels, r.method, r.accuracy, r.low, r.high, r.epochs) for r in back] == [
+        (r.labels, r.method, r.accuracy, r.low, r.high, r.epochs) for r in runs
+    ]

@@ -35,7 +35,7 @@ from lstm_course.torch.sentiment.model import SentimentLSTM
 from lstm_course.torch.sentiment.pipeline import PreparedData, data_settings, prepare_data, train_config
 from lstm_course.torch.sentiment.pretrain import ReviewLM
 from lstm_course.torch.sentiment.train import TrainConfig, fit, loss_and_accuracy
-from lstm_course.torch.sentiment.transfer import classifier_config, fine_tune, transfer_weights
+from lstm_course.torch.sentiment.transfer import TransferConfig, classifier_config, fine_tune, transfer_weights
 
 __all__ = [
     "METHODS",
@@ -48,6 +48,10 @@ __all__ = [
     "labelled_subset",
     "run_method",
     "label_efficiency",
+    "RECORDED_FIELDS",
+    "record_key",
+    "glue_runs",
+    "runs_from_record",
     "runs_table",
     "gap",
     "meeting_point",
@@ -152,22 +156,27 @@ def run_method(
     lm: ReviewLM,
     labelled: EncodedReviews,
     train: TrainConfig,
+    *,
+    transfer: TransferConfig | None = None,
 ) -> tuple[SentimentLSTM, TransferRun]:
     """Train one classifier with ``method`` on ``labelled`` and score it on ``data.test``.
 
     All three methods build the same architecture (:func:`classifier_config` of ``lm`` with last +
     max pooling); ``train.seed`` initialises the parameters the LM does not provide.
+    ``transfer`` sets ULMFiT's options (``method='ulmfit'`` only; default: the paper's).
     """
+    if transfer is not None and method != "ulmfit":
+        raise ValueError(f"transfer settings apply to method 'ulmfit', not {method!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     set_seed(train.seed)
-    net = SentimentLSTM(classifier_config(lm, pooling="last+max"))
+    net = SentimentLSTM(classifier_config(lm))
     if method != "scratch":
         transfer_weights(lm, net)
     options = dict(progress=False, log=None)
     start = time.perf_counter()
     if method == "ulmfit":
-        history = fine_tune(net, labelled, data.valid, train, **options)
+        history = fine_tune(net, labelled, data.valid, train, transfer, **options)
     else:
         history = fit(net, labelled, data.valid, train, **options)
     seconds = time.perf_counter() - start
@@ -226,6 +235,58 @@ def label_efficiency(
         if keep is not None and keep(run):
             kept[(run.labels, run.method)] = net
     return runs, kept
+
+
+RECORDED_FIELDS = ("accuracy", "low", "high", "seconds", "epochs")
+
+
+def record_key(method: str, labels: int, n_train: int) -> str:
+    """The glue prefix of one run: ``<method>_<labels>``, or ``<method>_all`` when every
+    training review is labelled (e.g. ``pretrained_250``, ``ulmfit_all``)."""
+    return f"{method}_{'all' if labels == n_train else labels}"
+
+
+def glue_runs(runs: Sequence[TransferRun], n_train: int) -> None:
+    """Glue :data:`RECORDED_FIELDS` of every run as ``<record_key>_<field>`` (read back by
+    :func:`runs_from_record`)."""
+    from lstm_course.claims import glue
+
+    for run in runs:
+        for name in RECORDED_FIELDS:
+            glue(f"{record_key(run.method, run.labels, n_train)}_{name}", getattr(run, name))
+
+
+def runs_from_record(values: dict[str, Any]) -> list[TransferRun]:
+    """The runs glued by :func:`glue_runs`, from a results file's ``values`` (which also hold
+    ``n_train`` and ``n_test``).  Fields that were not recorded are ``nan`` or 0."""
+    n_train, n_test = int(values["n_train"]), int(values["n_test"])
+    runs = []
+    for method in METHODS:
+        for key in values:
+            prefix = f"{method}_"
+            if not (key.startswith(prefix) and key.endswith("_accuracy")):
+                continue
+            count = key[len(prefix) : -len("_accuracy")]
+            if not (count == "all" or count.isdigit()):
+                continue
+            labels = n_train if count == "all" else int(count)
+            base = record_key(method, labels, n_train)
+            got = {name: values[f"{base}_{name}"] for name in RECORDED_FIELDS}
+            runs.append(
+                TransferRun(
+                    labels=labels,
+                    method=method,
+                    accuracy=float(got["accuracy"]),
+                    low=float(got["low"]),
+                    high=float(got["high"]),
+                    test_size=n_test,
+                    valid_acc=float("nan"),
+                    epochs=int(got["epochs"]),
+                    best_epoch=0,
+                    seconds=float(got["seconds"]),
+                )
+            )
+    return sorted(runs, key=lambda r: (r.labels, METHODS.index(r.method)))
 
 
 def runs_table(runs: Sequence[TransferRun]) -> Table:
